@@ -1,0 +1,12 @@
+"""convscope: compute, learn and explain convolutional filters.
+
+A NumPy convolution engine with PyTorch's exact semantics (``convscope.nn.functional``), a small
+autograd (``convscope.Tensor``), and tools that explain what filters do.
+"""
+
+from . import backend
+from .autograd import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
+
+__version__ = "0.1.0"
+
+__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "backend", "__version__"]

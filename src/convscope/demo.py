@@ -1,0 +1,103 @@
+"""The worked example behind ``make demo``: a 4x4 image, 2x2 filters, computed and explained.
+
+Every number printed here is computed by convscope's engine at run time; the explanations derive
+them by hand so a reader can check each one. The same figures are asserted in
+``tests/test_demo.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+import numpy as np
+
+from .nn import functional as F
+from .ops.conv import output_shape
+from .ops.reference import convolve_true_2d
+
+IMAGE = np.arange(1.0, 17.0).reshape(4, 4)
+HORIZONTAL_EDGE = np.array([[1.0, 1.0], [-1.0, -1.0]])
+DIAGONAL = np.array([[0.0, 1.0], [1.0, 0.0]])
+HORIZONTAL_LINE = np.array([[-1.0, -1.0, -1.0], [2.0, 2.0, 2.0], [-1.0, -1.0, -1.0]])
+
+
+def _matrix(a: np.ndarray, indent: str = "    ") -> str:
+    width = max(len(f"{v:g}") for v in a.ravel())
+    return "\n".join(indent + "[" + "  ".join(f"{v:g}".rjust(width) for v in row) + "]" for row in a)
+
+
+def worked_example() -> dict[str, np.ndarray]:
+    """The example's results, computed by the engine (used by the demo and its tests)."""
+    x = IMAGE[None, None]
+    filters = np.stack([HORIZONTAL_EDGE, DIAGONAL])[:, None]          # (2 filters, 1 channel, 2, 2)
+    layer = F.conv2d(x, filters, np.zeros(2))[0]                     # what a CNN layer computes
+    line_image = np.zeros((6, 6))
+    line_image[2, :] = 1.0                                            # a one-pixel horizontal line
+    return {
+        "cross_correlation": layer[0],
+        "true_convolution": convolve_true_2d(IMAGE, HORIZONTAL_EDGE),
+        "true_convolution_via_flip": F.conv2d(x, HORIZONTAL_EDGE[::-1, ::-1][None, None].copy())[0, 0],
+        "diagonal": layer[1],
+        "line_image": line_image,
+        "line_response": F.conv2d(line_image[None, None], HORIZONTAL_LINE[None, None], padding="same")[0, 0],
+    }
+
+
+def run(out: TextIO = sys.stdout) -> int:
+    r = worked_example()
+    p = lambda *lines: print(*lines, sep="\n", file=out)  # noqa: E731
+    p("convscope demo: how a convolutional filter turns an image into a feature map",
+      "=" * 78, "",
+      "A 4x4 grayscale image and a 2x2 filter that responds to horizontal edges",
+      "(bright above, dark below):", "",
+      "  image I", _matrix(IMAGE), "",
+      "  filter K", _matrix(HORIZONTAL_EDGE), "")
+    h_out = output_shape((4,), (2,), (1,), ((0, 0),), (1,))[0]
+    p("Output size, stride S=1, padding P=0:  (H - K + 2P) / S + 1 = (4 - 2 + 0) / 1 + 1 "
+      f"= {h_out}, so a {h_out}x{h_out} feature map.", "")
+    p("1. What a CNN layer computes: cross-correlation (the filter is NOT flipped)",
+      "   y[i, j] = sum_u sum_v I[i + u, j + v] * K[u, v]",
+      "   y[0, 0] = 1*1 + 2*1 + 5*(-1) + 6*(-1) = -8",
+      "   convscope.nn.functional.conv2d(image, K):",
+      _matrix(r["cross_correlation"]),
+      "   Every 2x2 window has the form [[a, a+1], [a+4, a+5]], so every output is",
+      "   a + (a+1) - (a+4) - (a+5) = -8: the image brightens downward at a constant rate.", "")
+    p("2. True (mathematical) convolution flips the filter by 180 degrees first",
+      "   (I * K)[i, j] = sum_u sum_v I[i + u, j + v] * K[1 - u, 1 - v];  flipped K = [[-1, -1], [1, 1]]",
+      "   y[0, 0] = 1*(-1) + 2*(-1) + 5*1 + 6*1 = +8",
+      "   textbook loop (convscope.ops.reference.convolve_true_2d):",
+      _matrix(r["true_convolution"]),
+      "   the same via the engine with a flipped kernel, conv2d(image, K[::-1, ::-1]):",
+      _matrix(r["true_convolution_via_flip"]),
+      "   The sign changes because this K is antisymmetric under a 180-degree turn.",
+      "   Some write-ups print -8 for the flipped version; flipping gives +8.",
+      "   Learned filters make the distinction moot (a network learns the flipped weights",
+      "   just as well), which is why frameworks skip the flip and call it convolution.", "")
+    p("3. A layer with two filters (nn.Conv2d(1, 2, kernel_size=2) with these weights)",
+      "   filter 1: K (above); filter 2: [[0, 1], [1, 0]], a diagonal pattern",
+      "   feature map 1:", _matrix(r["cross_correlation"]),
+      "   feature map 2: y[i, j] = I[i, j+1] + I[i+1, j];  y[0, 0] = 2 + 5 = 7",
+      _matrix(r["diagonal"]),
+      "   It is not constant: a window [[a, a+1], [a+4, a+5]] gives (a+1) + (a+4) = 2a + 5,",
+      "   which grows with a. (Some write-ups print a constant 8 here; 7 ... 27 is right.)",
+      "   This filter is symmetric under a 180-degree turn, so convolution and",
+      "   cross-correlation agree for it.", "")
+    p("4. The line detector [[-1,-1,-1], [2,2,2], [-1,-1,-1]] on a 6x6 image with a",
+      "   one-pixel horizontal line in row 2, padding='same' (output stays 6x6):",
+      _matrix(r["line_image"]), "   response:", _matrix(r["line_response"]),
+      "   +6 on the line (2+2+2 from the middle row), -3 on the rows beside it",
+      "   (one row of -1s sees the line), 0 on flat areas; the ends of the line read",
+      "   +4 and -2 because zero padding cuts the window short.", "")
+    p("5. How padding, stride and dilation change the output size of a 28x28 input",
+      "   out = floor((in + 2P - D*(K - 1) - 1) / S) + 1")
+    rows = [("3x3, P=0, S=1, D=1", 3, 0, 1, 1), ("3x3, P=1, S=1 ('same')", 3, 1, 1, 1),
+            ("3x3, P=1, S=2", 3, 1, 2, 1), ("3x3, P=0, D=2 (sees 5x5)", 3, 0, 1, 2),
+            ("5x5, P=0 (LeNet conv1 on 28)", 5, 0, 1, 1)]
+    for label, k, pad, s, d in rows:
+        y = F.conv2d(np.zeros((1, 1, 28, 28)), np.zeros((1, 1, k, k)), stride=s, padding=pad, dilation=d)
+        formula = f"(28 + {2 * pad} - {d}*{k - 1} - 1) // {s} + 1"
+        by_hand = (28 + 2 * pad - d * (k - 1) - 1) // s + 1
+        p(f"   {label:<30} {formula:<24} = {by_hand:>2}   (engine output {y.shape[-2]}x{y.shape[-1]})")
+    p("", "Next: `make test` checks all of this, and the engine against PyTorch.")
+    return 0
