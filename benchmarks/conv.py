@@ -1,7 +1,8 @@
 """Time convscope's conv2d against torch.nn.functional.conv2d on a suite of real layers.
 
 Both run in the same process with the same number of threads (default 2; ``--threads``),
-NCHW float32. Reports milliseconds (median of ``--repeat`` runs after a warm-up), GFLOP/s
+NCHW float32. Reports milliseconds (best of 3 alternating blocks of ``--repeat`` runs, each
+after a warm-up, so slow drifts of a shared machine hit both libraries alike), GFLOP/s
 (2 * MACs / time, for the forward; 3x that for forward+backward) and the ratio
 convscope / PyTorch (lower is better, 1.0 = PyTorch's speed). PyTorch is a benchmark-only
 dependency: ``pip install -e .[bench]``.
@@ -16,7 +17,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import statistics
 import sys
 import time
 
@@ -62,14 +62,32 @@ def macs(shape, out_channels, k, stride, padding, dilation, groups):
     return n * out_channels * ho * wo * (c // groups) * k * k
 
 
-def timeit(fn, repeat):
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
+def warm_up(fn):
+    """PyTorch's oneDNN builds its kernels over the first calls for each shape (the first call can
+    take 50x the steady state); run until that has settled."""
+    start = time.perf_counter()
+    for i in range(20):
         fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        if i >= 2 and time.perf_counter() - start > 0.5:
+            break
+
+
+def compare(ours, theirs, repeat, rounds=3):
+    """Best times of two callables over ``rounds`` alternating blocks of ``repeat`` calls each.
+
+    Blocks rather than single calls: the libraries' thread pools spin-wait after a call, so
+    strict call-by-call alternation makes each fight the other's idle threads for the 2 cores.
+    Alternating blocks still spreads slow drifts of a shared machine over both.
+    """
+    best = [math.inf, math.inf]
+    for _ in range(rounds):
+        for i, fn in enumerate((ours, theirs)):
+            warm_up(fn)
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                fn()
+                best[i] = min(best[i], time.perf_counter() - t0)
+    return best
 
 
 def run_layer(spec, repeat, backward):
@@ -81,9 +99,11 @@ def run_layer(spec, repeat, backward):
     xt, wt, bt = (torch.from_numpy(a) for a in (x, w, b))
     row = {"name": name, "macs": macs(shape, o, k, s, p, d, g)}
 
-    row["fwd_cs"] = timeit(lambda: F.conv2d(x, w, b, s, p, d, g), repeat)
-    with torch.no_grad():
-        row["fwd_pt"] = timeit(lambda: torch.nn.functional.conv2d(xt, wt, bt, s, p, d, g), repeat)
+    def pt_forward():
+        with torch.no_grad():
+            torch.nn.functional.conv2d(xt, wt, bt, s, p, d, g)
+
+    row["fwd_cs"], row["fwd_pt"] = compare(lambda: F.conv2d(x, w, b, s, p, d, g), pt_forward, repeat)
 
     if backward:
         pads = ((p, p), (p, p))
@@ -101,8 +121,7 @@ def run_layer(spec, repeat, backward):
             xr.grad = wr.grad = br.grad = None
             torch.nn.functional.conv2d(xr, wr, br, s, p, d, g).backward(gyt)
 
-        row["bwd_cs"] = timeit(cs_step, repeat)
-        row["bwd_pt"] = timeit(pt_step, repeat)
+        row["bwd_cs"], row["bwd_pt"] = compare(cs_step, pt_step, repeat)
     return row
 
 
@@ -113,7 +132,7 @@ def geomean(values):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2, help="threads for both libraries (default 2)")
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs per measurement (median)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per measurement (best is kept)")
     parser.add_argument("--only", default="", help="run the layers whose name contains this text")
     parser.add_argument("--forward-only", action="store_true", help="skip forward+backward")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
@@ -143,7 +162,7 @@ def main(argv=None):
     lines.append(summary)
 
     print(f"convscope vs PyTorch {torch.__version__}, NCHW float32, {args.threads} threads, "
-          f"median of {args.repeat}; ratio = convscope time / PyTorch time")
+          f"best of 3 x {args.repeat}; ratio = convscope time / PyTorch time")
     if args.markdown:
         print("| " + " | ".join(head) + " |")
         print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(head))) + "|")

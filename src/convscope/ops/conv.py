@@ -12,7 +12,8 @@ with ``p``, ``k``, ``s``, ``d`` multi-indices over the spatial dims. Each output
 The algorithm is im2col + GEMM. The windows of a chunk of samples are unfolded into a matrix
 of shape ``(C * prod(kernel), n * prod(out))`` (channel-major, so one BLAS call per group covers
 the whole chunk), multiplied by the weight matrix, and folded back. The chunk is sized so the
-unfolded matrix stays below :func:`convscope.backend.get_workspace_bytes`.
+unfolded matrix stays below :func:`convscope.backend.get_chunk_bytes` (cache-sized, and never
+above the workspace bound).
 
 The gradients reuse the same machinery (JAX's observation that the gradient of a conv is a conv):
 
@@ -75,8 +76,9 @@ def _zero_pad(x: np.ndarray, padding: Pairs) -> np.ndarray:
 
 
 def _chunks(n: int, per_sample_bytes: int) -> Iterator[slice]:
-    """Split a batch of ``n`` samples so each chunk's columns fit in the workspace."""
-    step = max(1, backend.get_workspace_bytes() // max(per_sample_bytes, 1))
+    """Split a batch of ``n`` samples so each chunk's columns stay within the chunk size
+    (cache-sized, never above the workspace bound); a chunk holds at least one sample."""
+    step = max(1, backend.get_chunk_bytes() // max(per_sample_bytes, 1))
     for start in range(0, n, step):
         yield slice(start, min(start + step, n))
 
@@ -91,23 +93,30 @@ def _windows(xp: np.ndarray, kernel: Ints, stride: Ints, dilation: Ints, out: In
 
 
 def _unfold(xp: np.ndarray, kernel: Ints, stride: Ints, dilation: Ints, out: Ints) -> np.ndarray:
-    """im2col: the windows as a matrix ``(C * prod(kernel), n * prod(out))``, channel-major."""
+    """im2col: the windows as a matrix ``(C * prod(kernel), n * prod(out))``, channel-major.
+
+    The result lives in a scratch buffer that the next unfold reuses.
+    """
     n, c = xp.shape[:2]
     k = len(kernel)
     view = _windows(xp, kernel, stride, dilation, out)
     # (n, C, *K, *O) -> (C, *K, n, *O): rows are (channel, tap), columns are (sample, position).
     view = view.transpose((1,) + tuple(range(2, 2 + k)) + (0,) + tuple(range(2 + k, 2 + 2 * k)))
-    return view.reshape(c * math.prod(kernel), n * math.prod(out))
+    cols = backend.scratch("cols", view.shape, xp.dtype)
+    np.copyto(cols, view)
+    return cols.reshape(c * math.prod(kernel), n * math.prod(out))
 
 
 def _fold(cols: np.ndarray, n: int, c: int, kernel: Ints, stride: Ints, dilation: Ints,
           out: Ints, padded: Ints) -> np.ndarray:
     """col2im, the adjoint of :func:`_unfold`: add each column back to its window.
 
-    ``cols`` is ``(C * prod(kernel), n * prod(out))``; returns ``(n, C, *padded)``.
+    ``cols`` is ``(C * prod(kernel), n * prod(out))``; returns ``(n, C, *padded)``, a view of a
+    scratch buffer that the caller copies out before the next fold.
     """
     view = cols.reshape((c,) + tuple(kernel) + (n,) + tuple(out))
-    acc = np.zeros((c, n) + tuple(padded), dtype=cols.dtype)
+    acc = backend.scratch("fold", (c, n) + tuple(padded), cols.dtype)
+    acc.fill(0)
     for tap in np.ndindex(*kernel):
         window = tuple(slice(t * d, t * d + s * (o - 1) + 1, s) for t, s, d, o in zip(tap, stride, dilation, out))
         acc[(slice(None), slice(None)) + window] += view[(slice(None),) + tap]
@@ -131,7 +140,7 @@ def _forward_core(xp: np.ndarray, w: np.ndarray, stride: Ints, dilation: Ints, g
     for sl in _chunks(N, _cols_bytes(C, kernel, out, xp.itemsize)):
         n = sl.stop - sl.start
         cols = _unfold(xp[sl], kernel, stride, dilation, out).reshape(groups, -1, n * L)
-        yc = np.matmul(wg, cols)                                    # (G, O/G, n*L)
+        yc = np.matmul(wg, cols, out=backend.scratch("gemm", (groups, O // groups, n * L), xp.dtype))
         y[sl] = yc.reshape(O, n, *out).swapaxes(0, 1)
     return y
 
@@ -168,7 +177,8 @@ def _input_grad_core(gy: np.ndarray, w: np.ndarray, padded: Ints, stride: Ints, 
     for sl in _chunks(N, _cols_bytes(C, kernel, out, gy.itemsize)):
         n = sl.stop - sl.start
         gyc = gy[sl].reshape(n, O, L).swapaxes(0, 1).reshape(groups, O // groups, n * L)
-        cols = np.matmul(wt, gyc).reshape(C * math.prod(kernel), n * L)
+        cols = np.matmul(wt, gyc, out=backend.scratch("gemm", (groups, wt.shape[1], n * L), gy.dtype))
+        cols = cols.reshape(C * math.prod(kernel), n * L)
         gxp[sl] = _fold(cols, n, C, kernel, stride, dilation, out, padded)
     return gxp
 
