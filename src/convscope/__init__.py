@@ -4,9 +4,12 @@ A NumPy convolution engine with PyTorch's exact semantics (``convscope.nn.functi
 autograd (``convscope.Tensor``), and tools that explain what filters do.
 """
 
-from . import backend
+from . import backend, random
+from . import nn
 from .autograd import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
+from .random import manual_seed
 
 __version__ = "0.1.0"
 
-__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "backend", "__version__"]
+__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed", "backend", "random", "nn",
+           "__version__"]
