@@ -57,3 +57,10 @@ def test_tensor_from_python_floats_uses_the_default_dtype():
     assert convscope.tensor([1.0, 2.0]).dtype == np.float32
     assert convscope.tensor(np.array([1.0])).dtype == np.float64
     assert convscope.tensor([1, 2]).dtype.kind == "i"
+
+
+def test_numpy_scalars_keep_their_dtype():
+    """Ops on 0-d float64 arrays return NumPy scalars; they must stay float64, not become float32."""
+    a = convscope.Tensor(np.array(3.0), requires_grad=True)
+    assert (a / 2.0).dtype == np.float64
+    assert convscope.tensor(np.float64(1.5)).dtype == np.float64

@@ -6,10 +6,10 @@ autograd (``convscope.Tensor``), and tools that explain what filters do.
 
 from . import backend, random
 from . import nn
-from .autograd import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
+from .autograd import Tensor, cat, enable_grad, is_grad_enabled, no_grad, stack, tensor
 from .random import manual_seed
 
 __version__ = "0.1.0"
 
-__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed", "backend", "random", "nn",
+__all__ = ["Tensor", "tensor", "cat", "stack", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed", "backend", "random", "nn",
            "__version__"]

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
 from . import backend
 
-__all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "tensor"]
+__all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "tensor", "cat", "stack"]
 
 _state = threading.local()
 
@@ -50,6 +50,11 @@ def enable_grad():
     return _grad_mode(True)
 
 
+class MaxResult(NamedTuple):
+    values: "Tensor"
+    indices: "Tensor"
+
+
 class Tensor:
     """An n-dimensional array that can record the operations applied to it.
 
@@ -67,7 +72,7 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, dtype=None):
         if isinstance(data, Tensor):
             data = data.data
-        if dtype is None and not isinstance(data, np.ndarray):
+        if dtype is None and not isinstance(data, (np.ndarray, np.generic)):
             array = np.asarray(data)
             if array.dtype.kind == "f":
                 array = array.astype(backend.get_default_dtype())
@@ -130,6 +135,134 @@ class Tensor:
         grad = ", requires_grad=True" if self.requires_grad else ""
         body = np.array2string(self.data, separator=", ", prefix="tensor(")
         return f"tensor({body}, dtype={self.dtype}{grad})"
+
+
+    # -- arithmetic and shape ops (recorded; defined as Functions below)
+    def __add__(self, other):
+        return _Add.apply(self, _operand(other, self))
+
+    def __radd__(self, other):
+        return _Add.apply(_operand(other, self), self)
+
+    def __sub__(self, other):
+        return _Sub.apply(self, _operand(other, self))
+
+    def __rsub__(self, other):
+        return _Sub.apply(_operand(other, self), self)
+
+    def __mul__(self, other):
+        return _Mul.apply(self, _operand(other, self))
+
+    def __rmul__(self, other):
+        return _Mul.apply(_operand(other, self), self)
+
+    def __truediv__(self, other):
+        return _Div.apply(self, _operand(other, self))
+
+    def __rtruediv__(self, other):
+        return _Div.apply(_operand(other, self), self)
+
+    def __neg__(self):
+        return _Neg.apply(self)
+
+    def __pow__(self, exponent):
+        if not isinstance(exponent, (int, float)):
+            raise TypeError(f"pow: exponent expects a Python int or float, but got {type(exponent).__name__}")
+        return _Pow.apply(self, exponent=exponent)
+
+    def __matmul__(self, other):
+        return _MatMul.apply(self, _operand(other, self))
+
+    def __rmatmul__(self, other):
+        return _MatMul.apply(_operand(other, self), self)
+
+    def __getitem__(self, index):
+        if isinstance(index, Tensor):
+            index = index.data
+        return _Index.apply(self, index=index)
+
+    # comparisons give plain boolean Tensors (no gradient flows through them)
+    def __lt__(self, other):
+        return Tensor(self.data < _raw(other))
+
+    def __le__(self, other):
+        return Tensor(self.data <= _raw(other))
+
+    def __gt__(self, other):
+        return Tensor(self.data > _raw(other))
+
+    def __ge__(self, other):
+        return Tensor(self.data >= _raw(other))
+
+    def eq(self, other):
+        return Tensor(self.data == _raw(other))
+
+    def reshape(self, *shape):
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return _Reshape.apply(self, shape=tuple(shape))
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        nd = max(self.ndim, 1)
+        start, end = start_dim % nd, end_dim % nd
+        if start > end:
+            raise ValueError(f"flatten: start_dim ({start_dim}) expects to come before end_dim ({end_dim})")
+        shape = self.shape[:start] + (-1,) + self.shape[end + 1:]
+        return _Reshape.apply(self, shape=shape) if self.ndim else _Reshape.apply(self, shape=(1,))
+
+    def permute(self, *dims):
+        dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        return _Permute.apply(self, dims=tuple(dims))
+
+    def transpose(self, dim0: int, dim1: int):
+        dims = list(range(self.ndim))
+        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+        return _Permute.apply(self, dims=tuple(dims))
+
+    @property
+    def T(self):
+        return _Permute.apply(self, dims=tuple(reversed(range(self.ndim))))
+
+    def sum(self, dim=None, keepdim: bool = False):
+        return _Sum.apply(self, dim=_dims(dim), keepdim=keepdim)
+
+    def mean(self, dim=None, keepdim: bool = False):
+        return _Mean.apply(self, dim=_dims(dim), keepdim=keepdim)
+
+    def exp(self):
+        return _Exp.apply(self)
+
+    def log(self):
+        return _Log.apply(self)
+
+    def sqrt(self):
+        return _Pow.apply(self, exponent=0.5)
+
+    def abs(self):
+        return _Abs.apply(self)
+
+    def max(self, dim=None, keepdim: bool = False):
+        """The maximum; with ``dim``, a ``(values, indices)`` pair as in PyTorch."""
+        if dim is None:
+            return _Max.apply(self, dim=None, keepdim=False)
+        values = _Max.apply(self, dim=dim, keepdim=keepdim)
+        return MaxResult(values, Tensor(np.argmax(self.data, axis=dim, keepdims=keepdim)))
+
+    def argmax(self, dim=None, keepdim: bool = False):
+        return Tensor(np.argmax(self.data, axis=dim, keepdims=keepdim))
+
+    def astype(self, dtype):
+        return _Cast.apply(self, dtype=np.dtype(dtype))
+
+    def float(self):
+        return self.astype(np.float32)
+
+    def double(self):
+        return self.astype(np.float64)
+
+    def clone(self):
+        return _Reshape.apply(self, shape=self.shape, copy=True)
 
     # -- backward
     def backward(self, gradient: Any = None) -> None:
@@ -240,8 +373,307 @@ class Function:
         out = cls.forward(ctx, *arrays, **kwargs)
         if all(t is None for t in tensors):
             return out
-        result = Tensor(out)
+        result = Tensor(np.asarray(out))
         if record:
             result.requires_grad = True
             result._node = _Node(cls, ctx, tensors)
         return result
+
+
+# --------------------------------------------------------------------------- tensor ops
+
+def _raw(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _operand(value, like: Tensor):
+    """A Python number becomes an array of the tensor's dtype (so 2 * float32 stays float32)."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (int, float, bool)):
+        return np.asarray(value, dtype=like.dtype if like.dtype.kind == "f" else None)
+    return np.asarray(value)
+
+
+def _dims(dim):
+    if dim is None:
+        return None
+    return tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+
+
+def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` over the axes that broadcasting added or stretched, back to ``shape``."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1)
+    out = grad.sum(axis=axes, keepdims=True) if axes else grad
+    return out.reshape(shape)
+
+
+
+class _Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(np.shape(a), np.shape(b))
+        return np.add(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.saved
+        return _unbroadcast(g, sa), _unbroadcast(g, sb)
+
+
+class _Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(np.shape(a), np.shape(b))
+        return np.subtract(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.saved
+        return _unbroadcast(g, sa), _unbroadcast(-g, sb)
+
+
+class _Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.multiply(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        ga = _unbroadcast(g * b, np.shape(a)) if ctx.needs_input_grad[0] else None
+        gb = _unbroadcast(g * a, np.shape(b)) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class _Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.divide(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        ga = _unbroadcast(g / b, np.shape(a)) if ctx.needs_input_grad[0] else None
+        gb = _unbroadcast(-g * a / (b * b), np.shape(b)) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class _Neg(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return np.negative(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (-g,)
+
+
+class _Pow(Function):
+    @staticmethod
+    def forward(ctx, a, *, exponent):
+        ctx.save_for_backward(a)
+        ctx.exponent = exponent
+        return np.power(a, exponent).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        e = ctx.exponent
+        return (g * e * np.power(a, e - 1),)
+
+
+class _Exp(Function):
+    @staticmethod
+    def forward(ctx, a):
+        y = np.exp(a)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * ctx.saved[0],)
+
+
+class _Log(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.log(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g / ctx.saved[0],)
+
+
+class _Abs(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.abs(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * np.sign(ctx.saved[0]),)
+
+
+class _MatMul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        if np.ndim(a) == 0 or np.ndim(b) == 0:
+            raise ValueError("matmul: both operands expect at least 1 dimension, but one is a scalar")
+        ctx.save_for_backward(a, b)
+        return np.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        a2 = a[None, :] if a.ndim == 1 else a            # treat vectors as 1-row / 1-column matrices
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = _unbroadcast(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+        if ctx.needs_input_grad[1]:
+            gb = _unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+class _Reshape(Function):
+    @staticmethod
+    def forward(ctx, a, *, shape, copy=False):
+        ctx.save_for_backward(a.shape)
+        out = np.reshape(a, shape)
+        return out.copy() if copy else out
+
+    @staticmethod
+    def backward(ctx, g):
+        return (np.reshape(g, ctx.saved[0]),)
+
+
+class _Permute(Function):
+    @staticmethod
+    def forward(ctx, a, *, dims):
+        if sorted(d % max(a.ndim, 1) for d in dims) != list(range(a.ndim)):
+            raise ValueError(f"permute: dims expects a permutation of {tuple(range(a.ndim))}, but got {dims}")
+        ctx.dims = dims
+        return np.transpose(a, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (np.transpose(g, np.argsort([d % g.ndim for d in ctx.dims])),)
+
+
+class _Index(Function):
+    @staticmethod
+    def forward(ctx, a, *, index):
+        ctx.save_for_backward(a.shape, a.dtype)
+        ctx.index = index
+        return a[index]
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, dtype = ctx.saved
+        out = np.zeros(shape, dtype=g.dtype)
+        np.add.at(out, ctx.index, g)   # repeated indices accumulate
+        return (out,)
+
+
+class _Sum(Function):
+    @staticmethod
+    def forward(ctx, a, *, dim, keepdim):
+        ctx.save_for_backward(a.shape)
+        ctx.dim, ctx.keepdim = dim, keepdim
+        return np.asarray(np.sum(a, axis=dim, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, g):
+        (shape,) = ctx.saved
+        if ctx.dim is not None and not ctx.keepdim:
+            g = np.expand_dims(g, tuple(d % len(shape) for d in ctx.dim))
+        return (np.broadcast_to(g, shape).copy(),)
+
+
+class _Mean(Function):
+    @staticmethod
+    def forward(ctx, a, *, dim, keepdim):
+        ctx.save_for_backward(a.shape)
+        ctx.dim, ctx.keepdim = dim, keepdim
+        return np.asarray(np.mean(a, axis=dim, keepdims=keepdim), dtype=a.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (shape,) = ctx.saved
+        axes = tuple(range(len(shape))) if ctx.dim is None else tuple(d % len(shape) for d in ctx.dim)
+        count = int(np.prod([shape[d] for d in axes])) if axes else 1
+        if ctx.dim is not None and not ctx.keepdim:
+            g = np.expand_dims(g, axes)
+        return (np.broadcast_to(g / count, shape).copy(),)
+
+
+class _Max(Function):
+    @staticmethod
+    def forward(ctx, a, *, dim, keepdim):
+        y = np.max(a, axis=dim, keepdims=True)
+        ctx.save_for_backward(a, y)
+        ctx.dim, ctx.keepdim = dim, keepdim
+        return y if keepdim else (np.squeeze(y, axis=dim) if dim is not None else y.reshape(()))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, y = ctx.saved
+        mask = a == y
+        count = mask.sum(axis=ctx.dim, keepdims=True)     # ties share the gradient evenly
+        g = np.reshape(g, y.shape)
+        return (mask * (g / count),)
+
+
+class _Cast(Function):
+    @staticmethod
+    def forward(ctx, a, *, dtype):
+        ctx.save_for_backward(a.dtype)
+        return a.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g.astype(ctx.saved[0]),)
+
+
+class _Cat(Function):
+    @staticmethod
+    def forward(ctx, *arrays, dim):
+        ctx.sizes = [a.shape[dim] for a in arrays]
+        ctx.dim = dim
+        return np.concatenate(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        cuts = np.cumsum(ctx.sizes)[:-1]
+        return tuple(np.split(g, cuts, axis=ctx.dim))
+
+
+def cat(tensors, dim: int = 0):
+    """Concatenate along an existing dimension, like ``torch.cat`` (Inception's branch merge)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: tensors expects a non-empty sequence, but got an empty one")
+    return _Cat.apply(*tensors, dim=dim)
+
+
+def stack(tensors, dim: int = 0):
+    """Stack along a new dimension, like ``torch.stack``."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: tensors expects a non-empty sequence, but got an empty one")
+    expanded = [t.reshape(t.shape[:dim % (t.ndim + 1)] + (1,) + t.shape[dim % (t.ndim + 1):])
+                if isinstance(t, Tensor) else np.expand_dims(np.asarray(t), dim) for t in tensors]
+    return _Cat.apply(*expanded, dim=dim)

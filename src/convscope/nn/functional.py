@@ -18,14 +18,21 @@ from typing import Any
 import numpy as np
 
 from .. import _validation as V
+from .. import random as _random
 from ..autograd import Function, Tensor
+from ..ops import activation as act_ops
 from ..ops import conv as conv_ops
+from ..ops import linear as linear_ops
+from ..ops import loss as loss_ops
+from ..ops import norm as norm_ops
 from ..ops import pad as pad_ops
 
 __all__ = [
     "conv1d", "conv2d", "conv3d",
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "pad",
+    "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax",
+    "linear", "dropout", "batch_norm", "cross_entropy", "nll_loss", "mse_loss",
 ]
 
 _CONV_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -375,3 +382,339 @@ for _f, _r, _names, _k, _o in ((conv_transpose1d, 1, "L", "kL", "L_out"),
                                (conv_transpose2d, 2, "H, W", "kH, kW", "H_out, W_out"),
                                (conv_transpose3d, 3, "D, H, W", "kD, kH, kW", "D_out, H_out, W_out")):
     _f.__doc__ = _CONV_T_DOC.format(rank=_r, fn=_f.__name__, names=_names, knames=_k, onames=_o)
+
+
+# --------------------------------------------------------------------------- activations
+
+def _float_operand(value, name: str, fn: str):
+    """A Tensor passes through; anything else becomes a floating array (ints -> default dtype)."""
+    if isinstance(value, Tensor):
+        if value.dtype.kind != "f":
+            raise TypeError(f"{fn}: {name} expects a floating Tensor, but got dtype {value.dtype}")
+        return value
+    arr = V.as_float_array(value, name, fn)
+    return arr if arr.dtype.kind == "f" else arr.astype(V.result_float_dtype(arr))
+
+
+class _Unary(Function):
+    """An elementwise op given as (forward, backward, keep) where keep says what backward needs."""
+
+    @staticmethod
+    def forward(ctx, x, *, op, backward, keep, **kw):
+        y = op(x, **kw)
+        ctx.save_for_backward(x if keep == "input" else y)
+        ctx.backward_fn, ctx.kw = backward, kw
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        return (ctx.backward_fn(g, ctx.saved[0], **ctx.kw),)
+
+
+def relu(input, inplace: bool = False):
+    """max(input, 0) elementwise. ``inplace`` is accepted for PyTorch compatibility and ignored
+    (convscope never modifies its inputs)."""
+    x = _float_operand(input, "input", "relu")
+    return _Unary.apply(x, op=act_ops.relu, backward=act_ops.relu_backward, keep="input")
+
+
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
+    """input where input > 0, else negative_slope * input."""
+    x = _float_operand(input, "input", "leaky_relu")
+    if not isinstance(negative_slope, (int, float)) or isinstance(negative_slope, bool):
+        raise TypeError(f"leaky_relu: negative_slope expects a float, but got {negative_slope!r}")
+    return _Unary.apply(x, op=act_ops.leaky_relu, backward=act_ops.leaky_relu_backward, keep="input",
+                        slope=float(negative_slope))
+
+
+def sigmoid(input):
+    """1 / (1 + exp(-input)), computed without overflow."""
+    x = _float_operand(input, "input", "sigmoid")
+    return _Unary.apply(x, op=act_ops.sigmoid, backward=act_ops.sigmoid_backward, keep="output")
+
+
+def tanh(input):
+    x = _float_operand(input, "input", "tanh")
+    return _Unary.apply(x, op=act_ops.tanh, backward=act_ops.tanh_backward, keep="output")
+
+
+def _check_dim(dim, ndim: int, fn: str) -> int:
+    if dim is None:
+        raise ValueError(f"{fn}: dim expects an int (PyTorch's implicit choice is deprecated), but got None")
+    dim = V.check_int(dim, "dim", fn)
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise ValueError(f"{fn}: dim expects a value in [{-ndim}, {ndim - 1}] for a {ndim}-D input, but got {dim}")
+    return dim % max(ndim, 1)
+
+
+def softmax(input, dim: int):
+    """exp(x) / sum(exp(x)) along ``dim``, shifted by the max for stability."""
+    x = _float_operand(input, "input", "softmax")
+    axis = _check_dim(dim, np.ndim(x.data if isinstance(x, Tensor) else x), "softmax")
+    return _Unary.apply(x, op=act_ops.softmax, backward=act_ops.softmax_backward, keep="output", axis=axis)
+
+
+def log_softmax(input, dim: int):
+    """x - logsumexp(x) along ``dim``."""
+    x = _float_operand(input, "input", "log_softmax")
+    axis = _check_dim(dim, np.ndim(x.data if isinstance(x, Tensor) else x), "log_softmax")
+    return _Unary.apply(x, op=act_ops.log_softmax, backward=act_ops.log_softmax_backward, keep="output", axis=axis)
+
+
+# --------------------------------------------------------------------------- linear, dropout
+
+class _Linear(Function):
+    @staticmethod
+    def forward(ctx, x, w, b):
+        dtype = V.result_float_dtype(x, w, b)
+        xx, ww = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+        ctx.save_for_backward(xx, ww)
+        ctx.dtypes = (x.dtype, w.dtype, None if b is None else b.dtype)
+        return linear_ops.linear(xx, ww, None if b is None else b.astype(dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, g):
+        xx, ww = ctx.saved
+        return _cast_grads(linear_ops.linear_backward(g.astype(xx.dtype, copy=False), xx, ww, ctx.needs_input_grad),
+                           ctx.dtypes)
+
+
+def linear(input, weight, bias=None):
+    """y = input @ weight.T + bias, over the last axis.
+
+    Parameters
+    ----------
+    input : (*, in_features)
+    weight : (out_features, in_features)
+    bias : (out_features,), optional
+
+    Returns
+    -------
+    (*, out_features)
+    """
+    fn = "linear"
+    x, w = _array(input, "input", fn), _array(weight, "weight", fn)
+    b = None if bias is None else _array(bias, "bias", fn)
+    if w.ndim != 2:
+        raise ValueError(f"{fn}: weight expects 2 dimensions (out_features, in_features), but got shape {w.shape}")
+    if x.ndim < 1 or x.shape[-1] != w.shape[1]:
+        raise ValueError(f"{fn}: input expects {w.shape[1]} features in its last dimension (weight.shape[1]), "
+                         f"but got shape {x.shape}")
+    if b is not None and b.shape != (w.shape[0],):
+        raise ValueError(f"{fn}: bias expects shape ({w.shape[0]},), but got {b.shape}")
+    return _Linear.apply(input if isinstance(input, Tensor) else x, weight if isinstance(weight, Tensor) else w,
+                         bias if (bias is None or isinstance(bias, Tensor)) else b)
+
+
+class _Mask(Function):
+    @staticmethod
+    def forward(ctx, x, *, mask):
+        ctx.mask = mask
+        return x * mask
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * ctx.mask,)
+
+
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False, generator=None):
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``
+    (inverted dropout, as PyTorch), in training only; identity otherwise.
+
+    ``generator`` defaults to convscope's seeded global generator.
+    """
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+        raise ValueError(f"dropout: p expects a probability in [0, 1], but got {p!r}")
+    x = _float_operand(input, "input", "dropout")
+    if not training or p == 0:
+        return x
+    data = x.data if isinstance(x, Tensor) else x
+    rng = generator if generator is not None else _random.get_generator()
+    if p == 1:
+        mask = np.zeros(data.shape, dtype=data.dtype)
+    else:
+        mask = (rng.random(data.shape, dtype=np.float32) >= p).astype(data.dtype) * data.dtype.type(1 / (1 - p))
+    return _Mask.apply(x, mask=mask)
+
+
+# --------------------------------------------------------------------------- batch norm
+
+class _BatchNorm(Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, *, running_mean, running_var, training, momentum, eps):
+        if training:
+            y, mean, var_unbiased, cache = norm_ops.batch_norm_train(x, weight, bias, eps)
+            if running_mean is not None:
+                # In-place update of the module's buffers, as PyTorch does.
+                running_mean *= 1 - momentum
+                running_mean += momentum * mean.astype(running_mean.dtype)
+                running_var *= 1 - momentum
+                running_var += momentum * var_unbiased.astype(running_var.dtype)
+            ctx.save_for_backward(cache)
+            ctx.training = True
+            return y
+        y, _ = norm_ops.batch_norm_eval(x, running_mean, running_var, weight, bias, eps)
+        ctx.save_for_backward(x, running_mean.copy(), running_var.copy(), weight, eps)
+        ctx.training = False
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.training:
+            gx, gw, gb = norm_ops.batch_norm_train_backward(g, ctx.saved[0])
+        else:
+            gx, gw, gb = norm_ops.batch_norm_eval_backward(g, *ctx.saved)
+        return gx, gw, gb
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5):
+    """Batch normalisation over axis 1 of (N, C, *spatial), like ``torch.nn.functional.batch_norm``.
+
+    In training, normalises with the batch's mean and biased variance and, when running stats are
+    given, updates them in place: ``running = (1 - momentum) * running + momentum * batch_stat``
+    (the unbiased variance for ``running_var``). In eval, uses the running stats.
+    """
+    fn = "batch_norm"
+    x = _float_operand(input, "input", fn)
+    data = x.data if isinstance(x, Tensor) else x
+    if data.ndim < 2:
+        raise ValueError(f"{fn}: input expects at least 2 dimensions (N, C, ...), but got shape {data.shape}")
+    C = data.shape[1]
+    rm = None if running_mean is None else np.asarray(running_mean.data if isinstance(running_mean, Tensor) else running_mean)
+    rv = None if running_var is None else np.asarray(running_var.data if isinstance(running_var, Tensor) else running_var)
+    for name, v in (("running_mean", rm), ("running_var", rv), ("weight", weight), ("bias", bias)):
+        if v is not None and np.shape(v.data if isinstance(v, Tensor) else v) != (C,):
+            raise ValueError(f"{fn}: {name} expects shape ({C},) (one per channel), but got "
+                             f"{np.shape(v.data if isinstance(v, Tensor) else v)}")
+    if not training and (rm is None or rv is None):
+        raise ValueError(f"{fn}: eval mode expects running_mean and running_var, but got None")
+    if training and data.size // C <= 1:
+        raise ValueError(f"{fn}: training expects more than 1 value per channel, but got input shape {data.shape}")
+    w = weight if (weight is None or isinstance(weight, Tensor)) else np.asarray(weight, dtype=data.dtype)
+    b = bias if (bias is None or isinstance(bias, Tensor)) else np.asarray(bias, dtype=data.dtype)
+    if w is None and b is not None:
+        w = np.ones(C, dtype=data.dtype)
+    if b is None and w is not None:
+        b = np.zeros(C, dtype=data.dtype)
+    return _BatchNorm.apply(x, w, b, running_mean=rm, running_var=rv, training=training,
+                            momentum=momentum, eps=eps)
+
+
+# --------------------------------------------------------------------------- losses
+
+class _CrossEntropy(Function):
+    @staticmethod
+    def forward(ctx, logits, *, target, weight, ignore_index, reduction, label_smoothing):
+        loss, cache = loss_ops.cross_entropy(logits, target, weight, ignore_index, reduction, label_smoothing)
+        ctx.save_for_backward(cache)
+        return loss
+
+    @staticmethod
+    def backward(ctx, g):
+        return (loss_ops.cross_entropy_backward(g, ctx.saved[0]),)
+
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction, fn):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{fn}: reduction expects 'mean', 'sum' or 'none', but got {reduction!r}")
+
+
+def cross_entropy(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0):
+    """Cross-entropy between class scores (logits) and class indices, like PyTorch's.
+
+    Parameters
+    ----------
+    input : (N, C) or (N, C, *d) unnormalised scores
+    target : (N,) or (N, *d) integer class indices in [0, C) (or ``ignore_index``)
+    weight : (C,), optional per-class weights
+    reduction : 'mean' (divided by the summed weight of counted targets), 'sum' or 'none'
+    label_smoothing : float in [0, 1]: the target becomes (1 - s) one-hot + s / C uniform
+    """
+    fn = "cross_entropy"
+    x = _float_operand(input, "input", fn)
+    data = x.data if isinstance(x, Tensor) else x
+    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    _check_reduction(reduction, fn)
+    if data.ndim < 2:
+        raise ValueError(f"{fn}: input expects (N, C) or (N, C, d1, ...) class scores, but got shape {data.shape}")
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{fn}: target expects integer class indices, but got dtype {t.dtype}")
+    want = (data.shape[0],) + data.shape[2:]
+    if t.shape != want:
+        raise ValueError(f"{fn}: target expects shape {want} for input of shape {data.shape}, but got {t.shape}")
+    C = data.shape[1]
+    bad = (t != ignore_index) & ((t < 0) | (t >= C))
+    if bad.any():
+        pos = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{fn}: target expects class indices in [0, {C}) or ignore_index={ignore_index}, but got "
+                         f"{int(t[pos])} at position {pos if len(pos) > 1 else pos[0]}")
+    if not 0 <= label_smoothing <= 1:
+        raise ValueError(f"{fn}: label_smoothing expects a value in [0, 1], but got {label_smoothing}")
+    w = None
+    if weight is not None:
+        w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=data.dtype)
+        if w.shape != (C,):
+            raise ValueError(f"{fn}: weight expects shape ({C},) (one per class), but got {w.shape}")
+    return _CrossEntropy.apply(x, target=t.astype(np.int64), weight=w, ignore_index=ignore_index,
+                               reduction=reduction, label_smoothing=float(label_smoothing))
+
+
+def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+    """Negative log-likelihood of log-probabilities (pair with log_softmax), like PyTorch's."""
+    fn = "nll_loss"
+    x = _float_operand(input, "input", fn)
+    # nll(logp) equals cross_entropy(logp) because log_softmax(logp) == logp for log-probabilities;
+    # the explicit form below avoids relying on that.
+    data = x.data if isinstance(x, Tensor) else x
+    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    _check_reduction(reduction, fn)
+    if data.ndim < 2 or t.shape != (data.shape[0],) + data.shape[2:]:
+        raise ValueError(f"{fn}: input (N, C, ...) and target (N, ...) expect matching shapes, but got "
+                         f"{data.shape} and {t.shape}")
+    C = data.shape[1]
+    keep = t != ignore_index
+    if ((t < 0) | (t >= C))[keep].any():
+        raise ValueError(f"{fn}: target expects class indices in [0, {C}), but got values outside")
+    onehot = np.zeros_like(data)
+    safe = np.where(keep, t, 0)
+    w = np.ones(C, dtype=data.dtype) if weight is None else np.asarray(_raw_array(weight), dtype=data.dtype)
+    np.put_along_axis(onehot, np.expand_dims(safe, 1), np.expand_dims(w[safe] * keep, 1), axis=1)
+    picked = (x * onehot).sum(1) * -1.0
+    if reduction == "none":
+        return picked
+    total = picked.sum()
+    return total if reduction == "sum" else total / float((w[safe] * keep).sum())
+
+
+def _raw_array(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+class _MSE(Function):
+    @staticmethod
+    def forward(ctx, x, y, *, reduction):
+        ctx.save_for_backward(x, y)
+        ctx.reduction = reduction
+        return loss_ops.mse(x, y, reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved
+        gx = loss_ops.mse_backward(g, x, y, ctx.reduction)
+        return gx, -gx
+
+
+def mse_loss(input, target, reduction: str = "mean"):
+    """Mean (or summed) squared error; shapes must match exactly (no silent broadcasting)."""
+    fn = "mse_loss"
+    x, t = _float_operand(input, "input", fn), _float_operand(target, "target", fn)
+    _check_reduction(reduction, fn)
+    if np.shape(_raw_array(x)) != np.shape(_raw_array(t)):
+        raise ValueError(f"{fn}: target expects the input's shape {np.shape(_raw_array(x))}, but got "
+                         f"{np.shape(_raw_array(t))}")
+    return _MSE.apply(x, t, reduction=reduction)
