@@ -139,3 +139,26 @@ def test_same_padding_puts_the_odd_element_after():
     x = np.array([[[1.0, 2.0, 3.0]]])
     np.testing.assert_array_equal(F.conv1d(x, np.array([[[1.0, 0.0]]]), padding="same"), [[[1, 2, 3]]])
     np.testing.assert_array_equal(F.conv1d(x, np.array([[[0.0, 1.0]]]), padding="same"), [[[2, 3, 0]]])
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: F.max_pool2d(np.zeros((1, 1, 4, 4)), 2, padding=2),
+     r"max_pool2d: padding expects at most half the kernel size \(kernel_size // 2\), but got padding=\(2, 2\)"),
+    (lambda: F.avg_pool2d(np.zeros((1, 1, 1, 1)), 3), r"avg_pool2d: input of spatial size \(1, 1\) expects to hold"),
+    (lambda: F.max_pool2d(np.zeros((1, 4, 4)), 0), r"max_pool2d: kernel_size expects positive integers, but got 0"),
+    (lambda: F.max_pool2d(np.zeros((4, 4)), 2), r"max_pool2d: input expects 3 dimensions \(C, H, W\) or 4"),
+    (lambda: F.adaptive_avg_pool2d(np.zeros((1, 1, 4, 4)), 0), r"adaptive_avg_pool2d: output_size expects positive"),
+    (lambda: F.avg_pool2d(np.zeros((1, 1, 4, 4)), 2, divisor_override=0), r"divisor_override expects a positive"),
+])
+def test_pooling_rejects_bad_arguments(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
+
+
+def test_unbatched_pooling_and_indices(rng):
+    x = rng.standard_normal((2, 6, 6))
+    y, idx = F.max_pool2d(x, 2, return_indices=True)
+    yb, idxb = F.max_pool2d(x[None], 2, return_indices=True)
+    np.testing.assert_array_equal(y, yb[0])
+    np.testing.assert_array_equal(idx, idxb[0])
+    np.testing.assert_array_equal(np.take_along_axis(x.reshape(2, -1), idx.reshape(2, -1), 1).reshape(y.shape), y)

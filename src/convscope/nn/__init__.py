@@ -1,6 +1,17 @@
 """Neural-network building blocks, named as in ``torch.nn``."""
 
-from . import functional
+from . import functional, init
+from .layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv1d, Conv2d, Conv3d, ConvTranspose1d,
+                     ConvTranspose2d, ConvTranspose3d, CrossEntropyLoss, DepthwiseSeparableConv2d, Dropout, Flatten,
+                     Identity, LeakyReLU, Linear, LogSoftmax, MaxPool2d, MSELoss, NLLLoss, ReLU, Sigmoid, Softmax,
+                     Tanh)
+from .module import Module, ModuleList, Sequential
 from .parameter import Parameter
 
-__all__ = ["functional", "Parameter"]
+__all__ = [
+    "functional", "init", "Parameter", "Module", "Sequential", "ModuleList",
+    "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+    "DepthwiseSeparableConv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
+    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout", "Flatten", "Identity",
+    "Linear", "BatchNorm2d", "CrossEntropyLoss", "NLLLoss", "MSELoss",
+]

@@ -26,13 +26,16 @@ from ..ops import linear as linear_ops
 from ..ops import loss as loss_ops
 from ..ops import norm as norm_ops
 from ..ops import pad as pad_ops
+from ..ops import pool as pool_ops
 
 __all__ = [
     "conv1d", "conv2d", "conv3d",
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "pad",
     "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax",
-    "linear", "dropout", "batch_norm", "cross_entropy", "nll_loss", "mse_loss",
+    "linear", "dropout", "batch_norm", "cross_entropy", "nll_loss", "mse_loss", "flatten",
+    "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
 ]
 
 _CONV_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -718,3 +721,163 @@ def mse_loss(input, target, reduction: str = "mean"):
         raise ValueError(f"{fn}: target expects the input's shape {np.shape(_raw_array(x))}, but got "
                          f"{np.shape(_raw_array(t))}")
     return _MSE.apply(x, t, reduction=reduction)
+
+
+def flatten(input, start_dim: int = 1, end_dim: int = -1):
+    """Merge dims ``start_dim..end_dim`` into one (``Flatten``'s default keeps the batch dim)."""
+    if isinstance(input, Tensor):
+        return input.flatten(start_dim, end_dim)
+    x = np.asarray(input)
+    nd = max(x.ndim, 1)
+    start, end = start_dim % nd, end_dim % nd
+    return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1:])
+
+
+# --------------------------------------------------------------------------- pooling
+
+class _Batched(Function):
+    """Runs a pooling op on (N, C, *s) or unbatched (C, *s) input; backward(g, cache) -> gx."""
+
+    @staticmethod
+    def forward(ctx, x, *, n, forward, backward):
+        batched = x.ndim == n + 2
+        xx = x if batched else x[None]
+        y, cache = forward(xx)
+        ctx.save_for_backward(cache, xx.shape)
+        ctx.batched, ctx.backward_fn = batched, backward
+        return y if batched else y[0]
+
+    @staticmethod
+    def backward(ctx, g):
+        cache, shape = ctx.saved
+        gg = g if ctx.batched else g[None]
+        gx = ctx.backward_fn(gg, cache, shape)
+        return (gx if ctx.batched else gx[0],)
+
+
+def _pool_input(input, n: int, fn: str):
+    x = _float_operand(input, "input", fn)
+    data = x.data if isinstance(x, Tensor) else x
+    names = _SPATIAL_NAMES[n]
+    if data.ndim not in (n + 1, n + 2):
+        raise ValueError(f"{fn}: input expects {n + 1} dimensions (C, {names}) or {n + 2} (N, C, {names}), "
+                         f"but got shape {data.shape}")
+    return x, data.shape[-n:]
+
+
+def _pool_geometry(n, fn, spatial, kernel_size, stride, padding, dilation, ceil_mode):
+    kernel = V.to_tuple(kernel_size, n, "kernel_size", fn, minimum=1)
+    stride = kernel if (stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)) \
+        else V.to_tuple(stride, n, "stride", fn, minimum=1)
+    padding = V.to_tuple(padding, n, "padding", fn, minimum=0)
+    dilation = V.to_tuple(dilation, n, "dilation", fn, minimum=1)
+    for p, k in zip(padding, kernel):
+        if p > k // 2:
+            raise ValueError(f"{fn}: padding expects at most half the kernel size (kernel_size // 2), but got "
+                             f"padding={padding} for kernel_size={kernel}")
+    out = pool_ops.pool_output_shape(spatial, kernel, stride, padding, dilation, bool(ceil_mode))
+    if min(out) <= 0:
+        raise ValueError(f"{fn}: input of spatial size {tuple(spatial)} expects to hold at least one window of "
+                         f"kernel_size={kernel} (dilation={dilation}, padding={padding}), but the output would be {out}")
+    return kernel, stride, padding, dilation
+
+
+def _max_poolnd(n, fn, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    x, spatial = _pool_input(input, n, fn)
+    kernel, stride, padding, dilation = _pool_geometry(n, fn, spatial, kernel_size, stride, padding, dilation,
+                                                       ceil_mode)
+    holder = {}
+
+    def forward(xx):
+        y, idx = pool_ops.max_pool_forward(xx, kernel, stride, padding, dilation, bool(ceil_mode))
+        holder["indices"] = idx
+        return y, idx
+
+    y = _Batched.apply(x, n=n, forward=forward,
+                       backward=lambda g, idx, shape: pool_ops.max_pool_backward(g, idx, shape))
+    if return_indices:
+        idx = holder["indices"]
+        data = x.data if isinstance(x, Tensor) else x
+        idx = idx if data.ndim == n + 2 else idx[0]
+        return y, (Tensor(idx) if isinstance(y, Tensor) else idx)
+    return y
+
+
+def _avg_poolnd(n, fn, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    x, spatial = _pool_input(input, n, fn)
+    kernel, stride, padding, _ = _pool_geometry(n, fn, spatial, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None:
+        divisor_override = V.check_int(divisor_override, "divisor_override", fn, minimum=1)
+    args = (kernel, stride, padding, bool(ceil_mode), bool(count_include_pad), divisor_override)
+    return _Batched.apply(
+        x, n=n, forward=lambda xx: (pool_ops.avg_pool_forward(xx, *args), None),
+        backward=lambda g, _, shape: pool_ops.avg_pool_backward(g, shape, *args))
+
+
+def _adaptive_avg_poolnd(n, fn, input, output_size):
+    x, spatial = _pool_input(input, n, fn)
+    if isinstance(output_size, (tuple, list)):
+        output_size = tuple(s if s is not None else size for s, size in zip(output_size, spatial)) \
+            if len(output_size) == n else output_size
+    out = V.to_tuple(output_size, n, "output_size", fn, minimum=1)
+    return _Batched.apply(
+        x, n=n, forward=lambda xx: (pool_ops.adaptive_avg_pool_forward(xx, out), None),
+        backward=lambda g, _, shape: pool_ops.adaptive_avg_pool_backward(g, shape))
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    return _max_poolnd(1, "max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over each window of a (N, C, H, W) input, like ``torch.nn.functional.max_pool2d``.
+
+    ``stride`` defaults to ``kernel_size``; padding is implicit -inf and at most half the kernel;
+    each output size is ``floor((size + 2p - d(k - 1) - 1) / s) + 1`` (``ceil`` with
+    ``ceil_mode``, dropping a last window that would start in the right padding). The gradient
+    goes to each window's maximum (the first one in scan order on ties). With
+    ``return_indices`` also returns the flat index of each maximum within its input plane.
+
+    A dilated window whose taps all fall in the padding gives ``-inf`` with index -1 and passes
+    no gradient (PyTorch reports an index outside the window there and writes its gradient to it).
+    """
+    return _max_poolnd(2, "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    return _max_poolnd(3, "max_pool3d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    return _avg_poolnd(1, "avg_pool1d", input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Mean over each window of a (N, C, H, W) input, like ``torch.nn.functional.avg_pool2d``.
+
+    The divisor counts the zero padding when ``count_include_pad`` (never positions past the
+    padding that ``ceil_mode`` adds), only real inputs otherwise, or is ``divisor_override``.
+    """
+    return _avg_poolnd(2, "avg_pool2d", input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                       divisor_override)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    return _avg_poolnd(3, "avg_pool3d", input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                       divisor_override)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    return _adaptive_avg_poolnd(1, "adaptive_avg_pool1d", input, output_size)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average into ``output_size`` bins per dim whatever the input size; bin ``i`` of a dim of
+    size ``n`` covers ``[floor(i n / out), ceil((i + 1) n / out))``. ``None`` keeps a dim's size."""
+    return _adaptive_avg_poolnd(2, "adaptive_avg_pool2d", input, output_size)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    return _adaptive_avg_poolnd(3, "adaptive_avg_pool3d", input, output_size)

@@ -1,0 +1,5 @@
+"""Saving and loading: native checkpoints and weight files (never pickled)."""
+
+from .native import load, load_state_dict, save, save_state_dict
+
+__all__ = ["save", "load", "save_state_dict", "load_state_dict"]

@@ -1,0 +1,427 @@
+"""Layers with PyTorch's names, arguments and default initialisations.
+
+Each layer owns its parameters and hands the math to :mod:`convscope.nn.functional`; ``forward``
+is one call. Default initialisations are PyTorch's: conv and linear weights
+``kaiming_uniform_(a=sqrt(5))`` (a uniform bound of ``1 / sqrt(fan_in)``), biases uniform in
+``+-1 / sqrt(fan_in)``; BatchNorm weight 1, bias 0, running mean 0, running variance 1.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _validation as V
+from .. import backend
+from . import functional as F
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+__all__ = [
+    "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+    "DepthwiseSeparableConv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
+    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout", "Flatten", "Identity",
+    "Linear", "BatchNorm2d", "CrossEntropyLoss", "NLLLoss", "MSELoss",
+]
+
+
+def _empty(shape) -> np.ndarray:
+    return np.empty(shape, dtype=backend.get_default_dtype())
+
+
+def _init_weight_and_bias(weight: Parameter, bias: Parameter | None, fan_in: int) -> None:
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        init.uniform_(bias, -bound, bound)
+
+
+# --------------------------------------------------------------------------- convolutions
+
+class _ConvNd(Module):
+    _rank = 2
+    _transposed = False
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", output_padding=0) -> None:
+        super().__init__()
+        name, n = type(self).__name__, self._rank
+        self.in_channels = V.check_int(in_channels, "in_channels", name, minimum=1)
+        self.out_channels = V.check_int(out_channels, "out_channels", name, minimum=1)
+        self.groups = V.check_int(groups, "groups", name, minimum=1)
+        for arg in ("in_channels", "out_channels"):
+            if getattr(self, arg) % self.groups:
+                raise ValueError(f"{name}: {arg} expects a multiple of groups={self.groups}, but got {getattr(self, arg)}")
+        self.kernel_size = V.to_tuple(kernel_size, n, "kernel_size", name, minimum=1)
+        self.stride = V.to_tuple(stride, n, "stride", name, minimum=1)
+        self.dilation = V.to_tuple(dilation, n, "dilation", name, minimum=1)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid") or self._transposed:
+                choices = f"an int or a tuple of {n} ints" + ("" if self._transposed else ", 'same' or 'valid'")
+                raise ValueError(f"{name}: padding expects {choices}, but got {padding!r}")
+            self.padding = padding
+        else:
+            self.padding = V.to_tuple(padding, n, "padding", name, minimum=0)
+        self.padding_mode = V.check_padding_mode(padding_mode, name, ("zeros",) if self._transposed
+                                                 else ("zeros", "reflect", "replicate", "circular"))
+        self.output_padding = V.to_tuple(output_padding, n, "output_padding", name, minimum=0)
+        if self._transposed:
+            shape = (self.in_channels, self.out_channels // self.groups) + self.kernel_size
+        else:
+            shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
+        self.weight = Parameter(_empty(shape))
+        self.bias = Parameter(_empty(self.out_channels)) if bias else None
+        if not bias:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
+        _init_weight_and_bias(self.weight, self.bias, fan_in)
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,) * self._rank:
+            s += f", padding={self.padding!r}"
+        if self.dilation != (1,) * self._rank:
+            s += f", dilation={self.dilation}"
+        if self._transposed and self.output_padding != (0,) * self._rank:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode!r}"
+        return s
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution layer over (N, C, L); see :func:`convscope.nn.functional.conv1d`."""
+    _rank = 1
+
+    def forward(self, x):
+        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
+                        self.padding_mode)
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution layer: ``out_channels`` learned filters of shape (in_channels/groups, kH, kW).
+
+    Examples
+    --------
+    >>> import convscope.nn as nn
+    >>> conv = nn.Conv2d(1, 6, kernel_size=5)
+    >>> conv.weight.shape, conv.bias.shape
+    ((6, 1, 5, 5), (6,))
+    """
+    _rank = 2
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
+                        self.padding_mode)
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution layer over (N, C, D, H, W)."""
+    _rank = 3
+
+    def forward(self, x):
+        return F.conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
+                        self.padding_mode)
+
+
+class _ConvTransposeNd(_ConvNd):
+    _transposed = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups=1, bias=True, dilation=1, padding_mode="zeros") -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, output_padding)
+        for op, s, d in zip(self.output_padding, self.stride, self.dilation):
+            if not (op < s or op < d):
+                raise ValueError(f"{type(self).__name__}: output_padding expects each value smaller than stride "
+                                 f"or dilation, but got output_padding={self.output_padding} with "
+                                 f"stride={self.stride} and dilation={self.dilation}")
+
+    def forward(self, x):
+        fn = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[self._rank]
+        return fn(x, self.weight, self.bias, self.stride, self.padding, self.output_padding, self.groups,
+                  self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    _rank = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution (learned upsampling); weight (in_channels, out_channels/groups, kH, kW)."""
+    _rank = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    _rank = 3
+
+
+class DepthwiseSeparableConv2d(Module):
+    """A depthwise conv (one filter per input channel, ``groups=in_channels``) followed by a
+    pointwise 1x1 conv that mixes channels: MobileNet's factorisation of a standard conv.
+
+    Parameters: ``k*k*in*m + in*m*out`` (+ biases) instead of ``k*k*in*out``, with ``m`` the
+    depth multiplier. Sub-modules ``depthwise`` and ``pointwise``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 bias: bool = True, depth_multiplier: int = 1, padding_mode: str = "zeros") -> None:
+        super().__init__()
+        m = V.check_int(depth_multiplier, "depth_multiplier", type(self).__name__, minimum=1)
+        self.depthwise = Conv2d(in_channels, in_channels * m, kernel_size, stride, padding, dilation,
+                                groups=in_channels, bias=bias, padding_mode=padding_mode)
+        self.pointwise = Conv2d(in_channels * m, out_channels, 1, bias=bias)
+
+    def forward(self, x):
+        return self.pointwise(self.depthwise(x))
+
+
+# --------------------------------------------------------------------------- pooling
+
+class MaxPool2d(Module):
+    """Max over each kernel window; see :func:`convscope.nn.functional.max_pool2d`."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
+                 ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
+
+    def forward(self, x):
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool2d(Module):
+    """Mean over each kernel window; see :func:`convscope.nn.functional.avg_pool2d`."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override=None) -> None:
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.ceil_mode, self.count_include_pad, self.divisor_override = ceil_mode, count_include_pad, divisor_override
+
+    def forward(self, x):
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                            self.divisor_override)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average into a fixed output size whatever the input size (e.g. 1x1 global pooling)."""
+
+    def __init__(self, output_size) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+# --------------------------------------------------------------------------- activations and shape
+
+class ReLU(Module):
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+
+    def forward(self, x):
+        return F.relu(x)
+
+
+class LeakyReLU(Module):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Sigmoid(Module):
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class Softmax(Module):
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.softmax(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    def forward(self, x):
+        return F.log_softmax(x, self.dim)
+
+
+class Dropout(Module):
+    """Zero elements with probability ``p`` in training (scaling the rest by 1/(1-p)); identity in eval."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p expects a probability in [0, 1], but got {p!r}")
+        self.p = p
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Flatten(Module):
+    """Flatten dims ``start_dim..end_dim`` into one (default: all but the batch dim)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return F.flatten(x, self.start_dim, self.end_dim)
+
+
+class Identity(Module):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+class Linear(Module):
+    """Fully connected layer y = x W^T + b, weight (out_features, in_features)."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__()
+        self.in_features = V.check_int(in_features, "in_features", "Linear", minimum=1)
+        self.out_features = V.check_int(out_features, "out_features", "Linear", minimum=1)
+        self.weight = Parameter(_empty((out_features, in_features)))
+        self.bias = Parameter(_empty(out_features)) if bias else None
+        if not bias:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _init_weight_and_bias(self.weight, self.bias, self.in_features)
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+# --------------------------------------------------------------------------- normalisation
+
+class BatchNorm2d(Module):
+    """Batch normalisation of (N, C, H, W) per channel, with running statistics for eval.
+
+    ``momentum=None`` averages all batches seen (cumulative moving average), as PyTorch.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True) -> None:
+        super().__init__()
+        self.num_features = V.check_int(num_features, "num_features", "BatchNorm2d", minimum=1)
+        self.eps, self.momentum, self.affine = eps, momentum, affine
+        self.track_running_stats = track_running_stats
+        dtype = backend.get_default_dtype()
+        if affine:
+            self.weight = Parameter(np.ones(num_features, dtype=dtype))
+            self.bias = Parameter(np.zeros(num_features, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def forward(self, x):
+        shape = np.shape(x.data if hasattr(x, "data") and not isinstance(x, np.ndarray) else x)
+        if len(shape) != 4:
+            raise ValueError(f"BatchNorm2d: input expects 4 dimensions (N, C, H, W), but got shape {tuple(shape)}")
+        if shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm2d: input expects {self.num_features} channels, but got shape {tuple(shape)}")
+        use_batch_stats = self.training or not self.track_running_stats
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked[...] += 1
+            if self.momentum is None:
+                momentum = 1.0 / float(self.num_batches_tracked)
+        running = self.training and self.track_running_stats
+        return F.batch_norm(x, self.running_mean if (running or not use_batch_stats) else None,
+                            self.running_var if (running or not use_batch_stats) else None,
+                            self.weight, self.bias, use_batch_stats, momentum, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
+
+
+# --------------------------------------------------------------------------- losses
+
+class CrossEntropyLoss(Module):
+    """Cross-entropy of logits against class indices; see :func:`convscope.nn.functional.cross_entropy`."""
+
+    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean",
+                 label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        self.weight, self.ignore_index = weight, ignore_index
+        self.reduction, self.label_smoothing = reduction, label_smoothing
+
+    def forward(self, input, target):
+        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
+
+
+class NLLLoss(Module):
+    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean") -> None:
+        super().__init__()
+        self.weight, self.ignore_index, self.reduction = weight, ignore_index, reduction
+
+    def forward(self, input, target):
+        return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+
+
+class MSELoss(Module):
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = reduction
+
+    def forward(self, input, target):
+        return F.mse_loss(input, target, self.reduction)
