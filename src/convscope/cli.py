@@ -57,7 +57,14 @@ def _train(args: argparse.Namespace) -> int:
         train_set = data.ArrayDataset(train_set.data[:args.limit], train_set.targets[:args.limit])
     mean, std = _NORMALIZE[args.dataset]
     norm = data.Normalize(mean, std)
-    train_loader = data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True, seed=args.seed, transform=norm)
+    augment = norm
+    if args.augment:
+        steps = [data.RandomCrop(28, padding=2)]
+        if args.dataset == "fashion-mnist":
+            steps.append(data.RandomHorizontalFlip())     # clothes are mirror-symmetric; digits are not
+        augment = data.Compose(steps + [norm])
+    train_loader = data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True, seed=args.seed,
+                                   transform=augment)
     test_loader = data.DataLoader(test_set, batch_size=256, transform=norm)
     model = models.get(args.model, in_channels=1, num_classes=10)
     params = list(model.parameters())
@@ -71,7 +78,8 @@ def _train(args: argparse.Namespace) -> int:
     n_params = sum(p.numel() for p in params)
     print(f"training {args.model} ({n_params:,} parameters) on {args.dataset} from {where}: "
           f"{len(train_set):,} train / {len(test_set):,} test images, {args.epochs} epochs, "
-          f"batch {args.batch_size}, {args.optimizer} lr {args.lr}", file=sys.stderr)
+          f"batch {args.batch_size}, {args.optimizer} lr {args.lr}{', cosine' if args.cosine else ''}"
+          f"{', augmented' if args.augment else ''}", file=sys.stderr)
     history = fit(model, train_loader, nn.CrossEntropyLoss(), optimizer, args.epochs, val_loader=test_loader,
                   scheduler=scheduler, checkpoint=checkpoint, resume=args.resume,
                   progress=False if args.no_progress else None)
@@ -111,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--momentum", type=float, default=0.9, help="for sgd")
     train.add_argument("--weight-decay", type=float, default=0.0)
     train.add_argument("--cosine", action="store_true", help="cosine learning-rate schedule over the epochs")
+    train.add_argument("--augment", action="store_true",
+                       help="random 28x28 crops of the image padded by 2 (and horizontal flips for fashion-mnist)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--limit", type=int, default=0, help="use only the first N training images")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")

@@ -165,7 +165,9 @@ def _input_grad_core(gy: np.ndarray, w: np.ndarray, padded: Ints, stride: Ints, 
                      groups: int) -> np.ndarray:
     """Gradient of a conv's padded input (shape ``(N, C, *padded)``): ``w^T gy``, folded back.
 
-    This is also the forward of the transposed conv.
+    This is also the forward of the transposed conv. (For stride 1 the same gradient is a conv of
+    the padded ``gy`` with flipped weights; measured on LeNet-5 and a small VGG, that was no faster
+    than this fold once activations no longer fit in cache, so the fold serves every stride.)
     """
     N, O = gy.shape[:2]
     out = gy.shape[2:]

@@ -13,35 +13,55 @@ def _per_channel(v, ndim):
     return v.reshape((1, -1) + (1,) * (ndim - 2))
 
 
+def _channel_sum(a):
+    """Sum over every axis but 1, as one reduction over a (N, C, M) view."""
+    return a.reshape(a.shape[0], a.shape[1], -1).sum(axis=(0, 2))
+
+
+def _channel_dot(a, b):
+    """Per-channel sum of a * b without a temporary of the full size."""
+    return np.einsum("ncm,ncm->c", a.reshape(a.shape[0], a.shape[1], -1), b.reshape(b.shape[0], b.shape[1], -1))
+
+
 def batch_norm_train(x, weight, bias, eps):
     """Normalise with the batch's statistics. Returns (y, batch_mean, batch_var_unbiased, cache).
 
     ``y = (x - mean) / sqrt(var + eps) * weight + bias`` with the biased variance, as PyTorch;
-    the unbiased variance is returned for the running estimate.
+    the unbiased variance is returned for the running estimate. Computed as one per-channel
+    affine map of the centred input, which the cache keeps for backward.
     """
-    axes = _axes(x)
     count = x.size // x.shape[1]
-    mean = x.mean(axis=axes)
-    xc = x - _per_channel(mean, x.ndim)
-    var = (xc * xc).mean(axis=axes)
+    mean = _channel_sum(x) / count
+    xc = x - _per_channel(mean.astype(x.dtype), x.ndim)
+    var = _channel_dot(xc, xc) / count
     inv_std = 1.0 / np.sqrt(var + eps)
-    xhat = xc * _per_channel(inv_std, x.ndim)
-    y = xhat * _per_channel(weight, x.ndim) + _per_channel(bias, x.ndim) if weight is not None else xhat
+    scale = inv_std if weight is None else inv_std * weight
+    y = xc * _per_channel(scale.astype(x.dtype), x.ndim)
+    if bias is not None:
+        y += _per_channel(bias.astype(x.dtype), x.ndim)
     unbiased = var * count / max(count - 1, 1)
-    return y.astype(x.dtype, copy=False), mean, unbiased, (xhat, inv_std, weight)
+    return y, mean, unbiased, (xc, inv_std, weight)
 
 
 def batch_norm_train_backward(g, cache):
-    """Gradients (gx, gweight, gbias) of :func:`batch_norm_train`."""
-    xhat, inv_std, weight = cache
-    axes = _axes(g)
-    gbias = g.sum(axis=axes)
-    gweight = (g * xhat).sum(axis=axes)
-    gxhat = g * _per_channel(weight, g.ndim) if weight is not None else g
+    """Gradients (gx, gweight, gbias) of :func:`batch_norm_train`.
+
+    With xhat = xc * inv_std and m values per channel:
+    ``gx = w * inv_std * (g - mean(g) - xhat * mean(g * xhat))``, one affine map of g and xc.
+    """
+    xc, inv_std, weight = cache
     count = g.size // g.shape[1]
-    # d/dx of (x - mean) * inv_std, with mean and var depending on x
-    gx = (gxhat - _per_channel(gxhat.mean(axis=axes), g.ndim)
-          - xhat * _per_channel((gxhat * xhat).sum(axis=axes) / count, g.ndim)) * _per_channel(inv_std, g.ndim)
+    gbias = _channel_sum(g)
+    g_xc = _channel_dot(g, xc)
+    gweight = g_xc * inv_std
+    w = 1.0 if weight is None else weight
+    a = w * inv_std                                          # coefficient of g
+    b = -w * inv_std ** 3 * g_xc / count                     # coefficient of xc
+    c = -a * gbias / count                                   # constant per channel
+    dt = g.dtype
+    gx = g * _per_channel(a.astype(dt), g.ndim)
+    gx += xc * _per_channel(b.astype(dt), g.ndim)
+    gx += _per_channel(c.astype(dt), g.ndim)
     return gx, gweight, gbias
 
 
