@@ -73,8 +73,17 @@ def test_demo_prints_the_explained_example():
     assert demo.run(buf) == 0
     text = buf.getvalue()
     for needle in ("y[0, 0] = 1*1 + 2*1 + 5*(-1) + 6*(-1) = -8", "= +8", "[ 7   9  11]", "[23  25  27]",
-                   "(28 + 2 - 1*2 - 1) // 2 + 1 = 14   (engine output 14x14)"):
+                   "(28 + 2 - 1*2 - 1) // 2 + 1 = 14   (engine output 14x14)", "epoch 2: train loss",
+                   "the same filter after training:"):
         assert needle in text
+
+
+def test_demo_learns_filters_from_random_initialisation():
+    model, before, history = demo.train_bundled_lenet()
+    after = model[0].weight.data[0, 0]
+    assert np.abs(before).max() <= 0.2 + 1e-7                 # PyTorch's default bound 1/sqrt(25)
+    assert not np.allclose(before, after)                     # training changed the filter
+    assert history[-1]["val_accuracy"] >= 0.85
 
 
 def test_cli_runs_the_demo():

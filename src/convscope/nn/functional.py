@@ -135,58 +135,46 @@ def pad(input, pad, mode: str = "constant", value: float | None = None):
 
 # --------------------------------------------------------------------------- conv
 
-class _Conv(Function):
-    """Conv of (possibly unbatched) input; casts operands to one floating dtype."""
+class _ConvBase(Function):
+    """A conv-like op of (possibly unbatched) input: casts the operands to one floating dtype,
+    adds the batch axis if missing, and hands the arrays to ``op``/``grad`` (set by subclasses)."""
 
-    @staticmethod
-    def forward(ctx, x, w, b, *, stride, padding, dilation, groups):
+    op = grad = None
+
+    @classmethod
+    def forward(cls, ctx, x, w, b, **options):
         dtype = V.result_float_dtype(x, w, b)
         batched = x.ndim == w.ndim
         xx = x.astype(dtype, copy=False) if batched else x.astype(dtype, copy=False)[None]
         ww = w.astype(dtype, copy=False)
         bb = None if b is None else b.astype(dtype, copy=False)
         ctx.save_for_backward(xx, ww)
-        ctx.options = (stride, padding, dilation, groups)
+        ctx.options = tuple(options.values())
         ctx.meta = (batched, x.dtype, w.dtype, None if b is None else b.dtype)
-        y = conv_ops.conv_forward(xx, ww, bb, stride, padding, dilation, groups)
+        y = cls.op(xx, ww, bb, *ctx.options)
         return y if batched else y[0]
 
-    @staticmethod
-    def backward(ctx, grad):
+    @classmethod
+    def backward(cls, ctx, grad):
         xx, ww = ctx.saved
         batched, *dtypes = ctx.meta
         gy = grad.astype(xx.dtype, copy=False)
-        gy = gy if batched else gy[None]
-        gx, gw, gb = conv_ops.conv_backward(gy, xx, ww, *ctx.options, needs=ctx.needs_input_grad)
+        gx, gw, gb = cls.grad(gy if batched else gy[None], xx, ww, *ctx.options, needs=ctx.needs_input_grad)
         if gx is not None and not batched:
             gx = gx[0]
         return _cast_grads((gx, gw, gb), dtypes)
 
 
-class _ConvTranspose(Function):
-    @staticmethod
-    def forward(ctx, x, w, b, *, stride, padding, output_padding, dilation, groups):
-        dtype = V.result_float_dtype(x, w, b)
-        batched = x.ndim == w.ndim
-        xx = x.astype(dtype, copy=False) if batched else x.astype(dtype, copy=False)[None]
-        ww = w.astype(dtype, copy=False)
-        bb = None if b is None else b.astype(dtype, copy=False)
-        ctx.save_for_backward(xx, ww)
-        ctx.options = (stride, padding, output_padding, dilation, groups)
-        ctx.meta = (batched, x.dtype, w.dtype, None if b is None else b.dtype)
-        y = conv_ops.conv_transpose_forward(xx, ww, bb, stride, padding, output_padding, dilation, groups)
-        return y if batched else y[0]
+class _Conv(_ConvBase):
+    """Options, in order: stride, padding, dilation, groups."""
+    op = staticmethod(conv_ops.conv_forward)
+    grad = staticmethod(conv_ops.conv_backward)
 
-    @staticmethod
-    def backward(ctx, grad):
-        xx, ww = ctx.saved
-        batched, *dtypes = ctx.meta
-        gy = grad.astype(xx.dtype, copy=False)
-        gy = gy if batched else gy[None]
-        gx, gw, gb = conv_ops.conv_transpose_backward(gy, xx, ww, *ctx.options, needs=ctx.needs_input_grad)
-        if gx is not None and not batched:
-            gx = gx[0]
-        return _cast_grads((gx, gw, gb), dtypes)
+
+class _ConvTranspose(_ConvBase):
+    """Options, in order: stride, padding, output_padding, dilation, groups."""
+    op = staticmethod(conv_ops.conv_transpose_forward)
+    grad = staticmethod(conv_ops.conv_transpose_backward)
 
 
 def _cast_grads(grads, dtypes):
