@@ -215,3 +215,52 @@ def test_depthwise_separable_saves_parameters():
     full = nn.Conv2d(64, 32, 3, bias=False)
     assert sum(p.numel() for p in sep.parameters()) == 3 * 3 * 64 + 64 * 32     # 2,624
     assert sum(p.numel() for p in full.parameters()) == 3 * 3 * 64 * 32         # 18,432
+
+
+LAYERS_FOR_GRADCHECK = [
+    ("Conv2d", lambda: nn.Conv2d(2, 3, 3, stride=2, padding=1, padding_mode="circular"), (2, 2, 5, 5)),
+    ("Conv1d", lambda: nn.Conv1d(2, 2, 2, dilation=2), (2, 2, 6)),
+    ("Conv3d", lambda: nn.Conv3d(1, 2, 2), (1, 1, 3, 3, 3)),
+    ("ConvTranspose2d", lambda: nn.ConvTranspose2d(2, 2, 3, stride=2, output_padding=1), (1, 2, 3, 3)),
+    ("DepthwiseSeparableConv2d", lambda: nn.DepthwiseSeparableConv2d(2, 3, 3, padding="same"), (2, 2, 4, 4)),
+    ("MaxPool2d+AvgPool2d", lambda: nn.Sequential(nn.MaxPool2d(2, 1), nn.AvgPool2d(2, padding=1)), (2, 2, 5, 5)),
+    ("AdaptiveAvgPool2d", lambda: nn.AdaptiveAvgPool2d(2), (2, 2, 5, 3)),
+    ("Linear+activations", lambda: nn.Sequential(nn.Linear(4, 3), nn.LeakyReLU(0.1), nn.Linear(3, 3), nn.Tanh(),
+                                                  nn.Sigmoid(), nn.Softmax(1)), (3, 4)),
+    ("BatchNorm2d", lambda: nn.BatchNorm2d(2), (3, 2, 2, 2)),
+    ("Flatten+LogSoftmax", lambda: nn.Sequential(nn.Flatten(), nn.LogSoftmax(1)), (2, 2, 3)),
+]
+
+
+@pytest.mark.parametrize("name, build, shape", LAYERS_FOR_GRADCHECK, ids=[c[0] for c in LAYERS_FOR_GRADCHECK])
+def test_layers_pass_float64_gradcheck(name, build, shape, rng):
+    """Every layer's input and parameter gradients against central finite differences, float64."""
+    convscope.backend.set_default_dtype(np.float64)
+    try:
+        layer = build()
+    finally:
+        convscope.backend.set_default_dtype(np.float32)
+    params = list(layer.parameters())
+    assert all(p.dtype == np.float64 for p in params)
+    x = convscope.Tensor(rng.standard_normal(shape), requires_grad=True)
+
+    def objective():
+        return layer(x)
+
+    out = objective()
+    gy = rng.standard_normal(out.shape)
+    out.backward(gy)
+    eps = 1e-6
+    for leaf in [x] + params:
+        analytic = leaf.grad.copy()
+        numeric = np.zeros_like(leaf.data)
+        flat, nflat = leaf.data.reshape(-1), numeric.reshape(-1)
+        for i in range(flat.size):
+            old = flat[i]
+            flat[i] = old + eps
+            hi = float(np.sum(objective().numpy() * gy))
+            flat[i] = old - eps
+            lo = float(np.sum(objective().numpy() * gy))
+            flat[i] = old
+            nflat[i] = (hi - lo) / (2 * eps)
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-6, err_msg=name)
