@@ -61,6 +61,9 @@ def _join(obj: Any, arrays) -> Any:
 def _atomic_write(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)        # mkstemp makes 0600; give the file a normal file's mode
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
