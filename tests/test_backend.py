@@ -36,3 +36,15 @@ def test_results_never_alias_scratch_buffers(rng):
     np.testing.assert_array_equal(first, keep)
     backend.release_scratch()
     np.testing.assert_allclose(F.conv2d(x, w, padding=1), keep)
+
+
+def test_num_threads_setting(monkeypatch):
+    monkeypatch.setenv("CONVSCOPE_NUM_THREADS", "3")
+    assert backend.get_num_threads() == 3
+    backend.set_num_threads(1)
+    try:
+        assert backend.get_num_threads() == 1
+    finally:
+        backend.set_num_threads(None)
+    with pytest.raises(ValueError, match=r"set_num_threads: n expects a positive integer or None, but got 0"):
+        backend.set_num_threads(0)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import threading
 from typing import Iterator
 
@@ -54,6 +55,30 @@ def set_workspace_bytes(nbytes: int) -> None:
     if nbytes < 2**20:
         raise ValueError(f"set_workspace_bytes: nbytes expects at least 1 MiB (1048576), but got {nbytes}")
     _WORKSPACE_BYTES = int(nbytes)
+
+
+_NUM_THREADS: int | None = None
+
+
+def get_num_threads() -> int:
+    """Threads convscope's own parallel loops use (image filtering): the value given to
+    :func:`set_num_threads`, else ``$CONVSCOPE_NUM_THREADS``, else ``$OMP_NUM_THREADS`` (the
+    setting BLAS follows), else the CPUs this process may use. NumPy's BLAS has its own pool."""
+    if _NUM_THREADS is not None:
+        return _NUM_THREADS
+    for var in ("CONVSCOPE_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def set_num_threads(n: int | None) -> None:
+    """Set the thread count for convscope's own loops (None: back to the environment's)."""
+    global _NUM_THREADS
+    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
+        raise ValueError(f"set_num_threads: n expects a positive integer or None, but got {n!r}")
+    _NUM_THREADS = None if n is None else int(n)
 
 
 def get_chunk_bytes() -> int:

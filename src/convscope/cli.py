@@ -98,6 +98,227 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- filters, apply, describe -------------------------------------------------------------------
+
+DISPLAY_CHOICES = ("auto", "abs", "clip", "rescale")
+
+
+def _value(text: str):
+    """A ``key=value`` value from the command line: int, float, true/false/none, else the string."""
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False, "none": None}.get(text.lower(), text)
+
+
+def _named(text: str, what: str) -> tuple[str, dict]:
+    """``'NAME'`` or ``'NAME:key=value,key=value'`` -> (NAME, {key: value})."""
+    name, _, rest = text.partition(":")
+    if not name:
+        raise argparse.ArgumentTypeError(f"expects {what} NAME or NAME:key=value,..., but got {text!r}")
+    kwargs = {}
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip().isidentifier():
+            raise argparse.ArgumentTypeError(
+                f"expects {what} NAME or NAME:key=value,... (e.g. gaussian:sigma=2), but got {text!r}")
+        kwargs[key.strip()] = _value(value.strip())
+    return name, kwargs
+
+
+def _filter_arg(text: str) -> tuple[str, str, dict]:
+    """--filter NAME[:key=value,...] -> ('filter', text, (NAME, kwargs))."""
+    return ("filter", text, _named(text, "a filter"))
+
+
+def _kernel_arg(text: str) -> tuple[str, str, object]:
+    """--kernel "[[1, 0, -1], ...]" -> ('kernel', text, float64 2-D array); a flat list is one row."""
+    import ast
+    import math
+
+    import numpy as np
+
+    example = "[[1, 0, -1], [2, 0, -2], [1, 0, -1]]"
+    try:
+        value = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        raise argparse.ArgumentTypeError(
+            f"expects a nested list of numbers like {example!r}, but got {text!r}") from None
+    if isinstance(value, (list, tuple)) and value and all(not isinstance(v, (list, tuple)) for v in value):
+        value = [value]                                       # a flat list is a single row
+    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(r, (list, tuple)) for r in value):
+        raise argparse.ArgumentTypeError(
+            f"expects a non-empty list of rows like {example!r}, but got {text!r}")
+    lengths = sorted({len(r) for r in value})
+    if lengths[0] == 0 or len(lengths) > 1:
+        raise argparse.ArgumentTypeError(
+            f"expects rows of equal, non-zero length, but got rows of lengths {[len(r) for r in value]} in {text!r}")
+    for row in value:
+        for v in row:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise argparse.ArgumentTypeError(f"expects finite numbers, but got {v!r} in {text!r}")
+    return ("kernel", text, np.array(value, dtype=np.float64))
+
+
+def _stride_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expects a positive integer, but got {text!r}")
+    return value
+
+
+def _fail(command: str, message: str, code: int = 2) -> int:
+    print(f"convscope {command}: {message}", file=sys.stderr)
+    return code
+
+
+def _build_kernels(steps) -> tuple[list, str | None]:
+    """[(label, kernel), ...] for the --filter/--kernel steps, or ([], error message)."""
+    import numpy as np
+
+    from .filters import kernels
+
+    built = []
+    for kind, label, spec in steps:
+        if kind == "kernel":
+            built.append((label, spec))
+            continue
+        name, kwargs = spec
+        try:
+            kernel = np.asarray(kernels.get(name, **kwargs), dtype=np.float64)
+        except (KeyError, ValueError, TypeError) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            return [], f"--filter {label}: {message} (convscope filters lists the names)"
+        if kernel.ndim != 2 or kernel.size == 0 or not np.all(np.isfinite(kernel)):
+            return [], f"--filter {label}: expects a 2-D kernel of finite numbers, but got shape {kernel.shape}"
+        built.append((label, kernel))
+    return built, None
+
+
+def _filters(args: argparse.Namespace) -> int:
+    from .filters import kernels
+
+    table = kernels.available()
+    width = max(map(len, table), default=0)
+    for name, description in table.items():
+        print(f"{name:<{width}}  {description}")
+    return 0
+
+
+def _load_input(spec: str):
+    """The image for ``convscope apply``: a built-in (pattern:NAME[:k=v,...], sample:NAME) or a file."""
+    kind, _, rest = spec.partition(":")
+    if kind in ("pattern", "sample") and rest:
+        from .data import patterns
+
+        name, kwargs = _named(rest, "an image")
+        return patterns.load_image(f"{kind}:{name}", **kwargs)
+    from .io.images import read_image
+
+    return read_image(spec)
+
+
+def _auto_display(kernels) -> tuple[str, str]:
+    """The display method for --display auto, and why."""
+    import numpy as np
+
+    sums = [(float(k.sum()), float(np.abs(k).sum())) for _, k in kernels]
+    if any(abs(total) <= 1e-9 * max(size, 1.0) for total, size in sums):
+        return "abs", "a zero-sum kernel gives signed responses: |response| scaled to 0..255"
+    if all(abs(total - 1.0) <= 1e-6 for total, _ in sums):
+        return "clip", "kernels summing to 1 keep the image's range: values clipped to 0..255"
+    return "rescale", "min..max scaled to 0..255"
+
+
+def _apply(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from .io.images import SUFFIXES
+
+    out = Path(args.output)
+    if out.suffix.lower() not in SUFFIXES:
+        return _fail("apply", f"-o {out} expects a suffix in {', '.join(SUFFIXES)} to choose the format")
+    if out.exists() and not args.force:
+        return _fail("apply", f"{out} exists; pass --force to replace it")
+    if not args.steps:
+        return _fail("apply", "expects at least one --filter NAME or --kernel \"[[...]]\"")
+    kernels, error = _build_kernels(args.steps)
+    if error:
+        return _fail("apply", error)
+    try:
+        image = _load_input(args.image)
+    except argparse.ArgumentTypeError as exc:
+        return _fail("apply", f"IMAGE {exc}")
+    except ModuleNotFoundError as exc:
+        return _fail("apply", str(exc), code=1)
+    except (OSError, ValueError, TypeError) as exc:
+        return _fail("apply", str(exc))
+    notes = []
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = image[:, :, :3]
+        notes.append("alpha channel dropped")
+    from .filters.convolve import apply
+    from .filters.display import to_display
+    from .io.images import write_image
+
+    result = image
+    for i, (label, kernel) in enumerate(kernels):
+        last = i == len(kernels) - 1
+        try:
+            result = apply(result, kernel, mode=args.mode, boundary=args.boundary, channels="each",
+                           stride=args.stride if last else 1)
+        except (ValueError, TypeError) as exc:
+            return _fail("apply", f"filter {label}: {exc}")
+    if args.display == "auto":
+        method, why = _auto_display(kernels)
+    else:
+        method, why = args.display, "as asked"
+    picture = to_display(result, method)
+    try:
+        write_image(out, picture, overwrite=args.force)
+    except FileExistsError:
+        return _fail("apply", f"{out} exists; pass --force to replace it")
+    except ModuleNotFoundError as exc:
+        return _fail("apply", str(exc), code=1)
+    except OSError as exc:
+        return _fail("apply", f"cannot write {out}: {exc}", code=1)
+
+    def size(a) -> str:
+        return f"{a.shape[0]} x {a.shape[1]} (H x W), " + ("grayscale" if a.ndim == 2 else f"{a.shape[2]} channels")
+
+    if image.ndim == 3:
+        notes.append("each channel filtered on its own")
+    print(f"input   {args.image}: {size(image)}{'; ' + ', '.join(notes) if notes else ''}")
+    for label, kernel in kernels:
+        print(f"filter  {label} ({kernel.shape[0]}x{kernel.shape[1]}), mode {args.mode}, boundary {args.boundary}")
+    if args.stride > 1:
+        print(f"stride  {args.stride} on the last filter")
+    print(f"result  {size(result)}, values {float(np.min(result)):.4g} .. {float(np.max(result)):.4g}")
+    print(f"output  {out}: display {method!r} ({why})")
+    return 0
+
+
+def _describe(args: argparse.Namespace) -> int:
+    from .filters.describe import describe
+
+    kernels, error = _build_kernels([args.step])
+    if error:
+        return _fail("describe", error)
+    try:
+        text = str(describe(kernels[0][1]))
+    except (ValueError, TypeError) as exc:
+        return _fail("describe", str(exc))
+    print(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="convscope", description="Compute, learn and explain convolutional filters.")
@@ -127,6 +348,52 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--force", action="store_true", help="start over even if OUT/checkpoint.npz exists")
     train.add_argument("--no-progress", action="store_true", help="print one line per epoch only")
     train.set_defaults(func=_train)
+
+    filters = sub.add_parser("filters", help="list the named kernels (for --filter)")
+    filters.set_defaults(func=_filters)
+
+    apply = sub.add_parser(
+        "apply", help="filter an image file or a built-in image and save the result as PNG/JPEG",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="IMAGE is a file (PNG, JPEG, ...) or a built-in image:\n"
+               "  pattern:NAME[:key=value,...]  checkerboard, circles, bars, step_edge, ramp, impulse\n"
+               "                                e.g. pattern:bars:width=4,angle=45\n"
+               "  sample:NAME                   a photograph from scikit-image (convscope[samples]):\n"
+               "                                camera, astronaut, coins, moon, chelsea, coffee, ...\n"
+               "(a file whose name starts with 'pattern:' or 'sample:' can be given as ./NAME).\n\n"
+               "Filters run in the order given (each a cross-correlation); colour images are\n"
+               "filtered per channel. --display auto shows |response| when a kernel sums to 0\n"
+               "(edges), clips to 0..255 when every kernel sums to 1 (blurs, sharpening), and\n"
+               "rescales min..max to 0..255 otherwise.\n\n"
+               "example: convscope apply sample:camera --filter gaussian:sigma=2 --filter sobel_x -o edges.png\n\n"
+               "exit status: 0 written; 2 bad arguments or input, or OUT exists (nothing written);\n"
+               "1 other failures (Pillow or scikit-image missing, OUT not writable).")
+    apply.add_argument("image", metavar="IMAGE", help="image file, pattern:NAME or sample:NAME (see below)")
+    apply.add_argument("--filter", dest="steps", action="append", type=_filter_arg, metavar="NAME[:k=v,...]",
+                       help="a named kernel from `convscope filters`, with arguments, e.g. gaussian:sigma=2 "
+                            "(repeatable)")
+    apply.add_argument("--kernel", dest="steps", action="append", type=_kernel_arg, metavar='"[[...]]"',
+                       help='an explicit kernel as a nested list, e.g. "[[1,0,-1],[2,0,-2],[1,0,-1]]" '
+                            "(repeatable)")
+    apply.add_argument("--mode", default="same", help="output size: same (default), valid or full")
+    apply.add_argument("--boundary", default="reflect",
+                       help="how the image is extended past its border: reflect (default, c b|a b c), "
+                            "symm (b a|a b c), replicate, wrap or fill (zeros)")
+    apply.add_argument("--stride", type=_stride_arg, default=1, metavar="N",
+                       help="keep every Nth output row and column of the last filter")
+    apply.add_argument("--display", choices=DISPLAY_CHOICES, default="auto",
+                       help="how the float result becomes 0..255 (default auto, see below)")
+    apply.add_argument("-o", "--output", required=True, metavar="OUT", help="output file, .png or .jpg")
+    apply.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    apply.set_defaults(func=_apply)
+
+    describe = sub.add_parser("describe", help="explain a kernel in words: what it detects, separability, ...")
+    which = describe.add_mutually_exclusive_group(required=True)
+    which.add_argument("--filter", dest="step", type=_filter_arg, metavar="NAME[:k=v,...]",
+                       help="a named kernel from `convscope filters`, e.g. sobel_x or gaussian:sigma=2")
+    which.add_argument("--kernel", dest="step", type=_kernel_arg, metavar='"[[...]]"',
+                       help='an explicit kernel, e.g. "[[1,2,1],[2,4,2],[1,2,1]]"')
+    describe.set_defaults(func=_describe)
     return parser
 
 

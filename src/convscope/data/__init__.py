@@ -21,7 +21,7 @@ Examples
 ((64, 1, 28, 28), dtype('float32'), (64,))
 """
 
-from . import transforms
+from . import patterns, transforms
 from .datasets import ArrayDataset, FashionMNIST, MNIST, load_bundled
 from .download import DownloadError
 from .idx import read_idx, write_idx
@@ -32,5 +32,5 @@ __all__ = [
     "read_idx", "write_idx",
     "MNIST", "FashionMNIST", "load_bundled", "ArrayDataset", "DownloadError",
     "DataLoader",
-    "transforms", "Compose", "Normalize", "RandomCrop", "RandomHorizontalFlip",
+    "transforms", "patterns", "Compose", "Normalize", "RandomCrop", "RandomHorizontalFlip",
 ]
