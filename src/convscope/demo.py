@@ -139,7 +139,18 @@ def _learning(p) -> None:
     for h in history.epochs:
         p(f"   epoch {h['epoch']}: train loss {h['train_loss']:.3f}, held-out accuracy {h['val_accuracy']:.1%} "
           f"({h['images_per_second']:,.0f} images/s)")
-    fmt = lambda a: _matrix(np.round(a, 2), indent="      ")  # noqa: E731
+    from .filters import describe
+
+    fmt = lambda a: "\n".join("      [" + "  ".join(f"{v:6.2f}" for v in row) + "]" for row in a)  # noqa: E731
+    text = describe(after).text()
     p("   first filter of conv1 at initialisation (uniform in +-1/sqrt(25) = +-0.2):", fmt(before),
       "   the same filter after training:", fmt(after),
+      "   filters.describe() on the trained filter:",
+      *("     " + line for line in _wrap(text, 86)),
       "   Full MNIST (60,000 images) takes LeNet-5 past 99 % test accuracy: see the README.")
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width)
