@@ -206,7 +206,7 @@ def test_wrong_input_shape_for_a_layer_is_a_clear_error():
         nn.Conv2d(3, 4, 3, groups=2)
     with pytest.raises(TypeError, match=r"Conv2d: kernel_size expects an int or a tuple of 2 ints, but got '3'"):
         nn.Conv2d(3, 4, "3")
-    with pytest.raises(ValueError, match=r"models.get: name expects one of lenet5, simple_cnn, small_vgg"):
+    with pytest.raises(ValueError, match=r"models.get: name expects one of alexnet, .*lenet5.*, but got .lenet6."):
         models.get("lenet6")
 
 

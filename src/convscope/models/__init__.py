@@ -1,25 +1,52 @@
 """The model zoo: networks built from :mod:`convscope.nn` layers, found by name.
 
+Every builder takes ``num_classes`` and ``in_channels`` (keywords recommended). The ImageNet
+architectures use torchvision's parameter names and shapes, so their weights move between the
+two libraries as plain arrays.
+
 >>> from convscope import models
->>> models.available()            # doctest: +SKIP
-['lenet5', 'simple_cnn', 'small_vgg']
+>>> "resnet18" in models.available()
+True
 >>> net = models.get("lenet5", num_classes=10)
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable
 
 from ..nn.module import Module
+from .alexnet import alexnet
 from .classic import lenet5, simple_cnn, small_vgg
+from .googlenet import googlenet
+from .mobilenet import mobilenet_v1
+from .resnet import resnet18, resnet34, resnet50, resnet101
+from .segmentation import dilated_segmenter
+from .tiny_vgg import tiny_vgg
+from .vgg import vgg11, vgg16
 
 _REGISTRY: dict[str, Callable[..., Module]] = {
     "lenet5": lenet5,
     "simple_cnn": simple_cnn,
     "small_vgg": small_vgg,
+    "alexnet": alexnet,
+    "vgg11": vgg11,
+    "vgg11_bn": partial(vgg11, batch_norm=True),
+    "vgg16": vgg16,
+    "vgg16_bn": partial(vgg16, batch_norm=True),
+    "resnet18": resnet18,
+    "resnet34": resnet34,
+    "resnet50": resnet50,
+    "resnet101": resnet101,
+    "googlenet": googlenet,
+    "mobilenet_v1": mobilenet_v1,
+    "tiny_vgg": tiny_vgg,
+    "dilated_segmenter": dilated_segmenter,
 }
 
-__all__ = ["get", "available", "lenet5", "simple_cnn", "small_vgg"]
+__all__ = ["get", "available", "lenet5", "simple_cnn", "small_vgg", "alexnet", "vgg11", "vgg16",
+           "resnet18", "resnet34", "resnet50", "resnet101", "googlenet", "mobilenet_v1", "tiny_vgg",
+           "dilated_segmenter"]
 
 
 def available() -> list[str]:

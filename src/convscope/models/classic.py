@@ -10,7 +10,7 @@ from __future__ import annotations
 from .. import nn
 
 
-def lenet5(in_channels: int = 1, num_classes: int = 10, classic: bool = False) -> nn.Sequential:
+def lenet5(num_classes: int = 10, in_channels: int = 1, classic: bool = False) -> nn.Sequential:
     """LeNet-5 (LeCun et al., 1998, "Gradient-based learning applied to document recognition").
 
     For 28x28 inputs: conv 5x5 -> 6 maps (padding 2 keeps 28x28, as the original's 32x32 input
@@ -33,7 +33,7 @@ def lenet5(in_channels: int = 1, num_classes: int = 10, classic: bool = False) -
     )
 
 
-def simple_cnn(in_channels: int = 1, num_classes: int = 10) -> nn.Sequential:
+def simple_cnn(num_classes: int = 10, in_channels: int = 1) -> nn.Sequential:
     """The reference texts' example: conv 3x3 -> 32 maps (26x26 from 28x28), ReLU, max-pool 2
     (13x13), fully connected 32*13*13 = 5408 -> ``num_classes``. 54,410 parameters for 10 classes."""
     return nn.Sequential(
@@ -43,7 +43,7 @@ def simple_cnn(in_channels: int = 1, num_classes: int = 10) -> nn.Sequential:
     )
 
 
-def small_vgg(in_channels: int = 1, num_classes: int = 10, width: int = 32, dropout: float = 0.3) -> nn.Sequential:
+def small_vgg(num_classes: int = 10, in_channels: int = 1, width: int = 32, dropout: float = 0.3) -> nn.Sequential:
     """A small VGG-style net for 28x28 images (Simonyan & Zisserman, 2015: stacks of 3x3 convs,
     then pooling): two blocks of [conv 3x3, BatchNorm, ReLU] x 2 + max-pool 2, with ``width`` and
     ``2 * width`` channels (28 -> 14 -> 7), then dropout and fully connected 2w*7*7 -> 128 -> classes.

@@ -4,7 +4,7 @@ from . import functional, init
 from .layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv1d, Conv2d, Conv3d, ConvTranspose1d,
                      ConvTranspose2d, ConvTranspose3d, CrossEntropyLoss, DepthwiseSeparableConv2d, Dropout, Flatten,
                      Identity, LeakyReLU, Linear, LogSoftmax, MaxPool2d, MSELoss, NLLLoss, ReLU, Sigmoid, Softmax,
-                     Tanh)
+                     Tanh, Upsample)
 from .module import Module, ModuleList, Sequential
 from .parameter import Parameter
 
@@ -13,5 +13,5 @@ __all__ = [
     "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
     "DepthwiseSeparableConv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout", "Flatten", "Identity",
-    "Linear", "BatchNorm2d", "CrossEntropyLoss", "NLLLoss", "MSELoss",
+    "Linear", "BatchNorm2d", "CrossEntropyLoss", "NLLLoss", "MSELoss", "Upsample",
 ]

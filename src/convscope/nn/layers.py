@@ -23,7 +23,7 @@ __all__ = [
     "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
     "DepthwiseSeparableConv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout", "Flatten", "Identity",
-    "Linear", "BatchNorm2d", "CrossEntropyLoss", "NLLLoss", "MSELoss",
+    "Linear", "BatchNorm2d", "CrossEntropyLoss", "NLLLoss", "MSELoss", "Upsample",
 ]
 
 
@@ -425,3 +425,38 @@ class MSELoss(Module):
 
     def forward(self, input, target):
         return F.mse_loss(input, target, self.reduction)
+
+
+# --------------------------------------------------------------------------- resizing
+
+class Upsample(Module):
+    """Resize by interpolation to a ``size`` or by a ``scale_factor``, like ``torch.nn.Upsample``;
+    see :func:`convscope.nn.functional.interpolate` (modes 'nearest', 'linear', 'bilinear',
+    'trilinear'). No parameters.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn as nn
+    >>> nn.Upsample(scale_factor=2)(np.array([[[[1., 2.]]]]))
+    array([[[[1., 1., 2., 2.],
+             [1., 1., 2., 2.]]]])
+    """
+
+    def __init__(self, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None,
+                 recompute_scale_factor: bool | None = None) -> None:
+        super().__init__()
+        if isinstance(scale_factor, (tuple, list)):
+            scale_factor = tuple(float(f) if isinstance(f, (int, float)) and not isinstance(f, bool) else f
+                                 for f in scale_factor)
+        elif isinstance(scale_factor, (int, float)) and not isinstance(scale_factor, bool):
+            scale_factor = float(scale_factor)
+        self.size, self.scale_factor, self.mode = size, scale_factor, mode
+        self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
+
+    def forward(self, x):
+        return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
+                             self.recompute_scale_factor)
+
+    def extra_repr(self) -> str:
+        info = f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None else f"size={self.size!r}"
+        return info + f", mode={self.mode!r}"
