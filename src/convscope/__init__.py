@@ -8,8 +8,9 @@ from . import backend, random
 from . import nn
 from .autograd import Tensor, cat, enable_grad, is_grad_enabled, no_grad, stack, tensor
 from .random import manual_seed
+from .analysis import summary
 
 __version__ = "0.1.0"
 
-__all__ = ["Tensor", "tensor", "cat", "stack", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed", "backend", "random", "nn",
+__all__ = ["Tensor", "tensor", "cat", "stack", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed", "summary", "backend", "random", "nn",
            "__version__"]

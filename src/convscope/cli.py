@@ -319,6 +319,102 @@ def _describe(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- summary, shape, cost ----------------------------------------------------------------------
+
+def _sizes_arg(text: str) -> tuple[int, ...]:
+    """'3x224x224' -> (3, 224, 224): positive ints joined by 'x'."""
+    from .analysis import parse_shape
+
+    try:
+        return parse_shape(text, "convscope", "the value")
+    except (ValueError, TypeError):
+        raise argparse.ArgumentTypeError(f"expects positive integers joined by 'x' like 3x224x224, "
+                                         f"but got {text!r}") from None
+
+
+def _padding_arg(text: str):
+    """--padding: a non-negative int, 'same' or 'valid'."""
+    if text in ("same", "valid"):
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expects a non-negative integer, 'same' or 'valid', but got {text!r}")
+    return value
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from . import models
+    from .analysis import summary
+
+    args.input_given = args.input is not None
+    if args.input is None:
+        args.input = (3, 224, 224)
+    names = models.available()
+    if args.model not in names:
+        return _fail("summary", f"MODEL expects one of {', '.join(names)}, but got {args.model!r}")
+    try:
+        model = models.get(args.model, in_channels=args.input[0])
+    except TypeError:
+        model = models.get(args.model)          # a builder without in_channels
+    try:
+        result = summary(model, args.input, batch_size=args.batch)
+    except (ValueError, TypeError) as exc:
+        message = str(exc).removeprefix("summary: ")
+        if not args.input_given:
+            message += " (the default --input is 3x224x224; pass the CxHxW the model expects)"
+        return _fail("summary", message)
+    print(result)
+    return 0
+
+
+def _shape(args: argparse.Namespace) -> int:
+    from .analysis import conv_output_size, conv_transpose_output_size, pool_output_size
+
+    if args.ceil_mode and not args.pool:
+        return _fail("shape", "--ceil-mode applies to --pool only")
+    if args.output_padding and not args.transposed:
+        return _fail("shape", "--output-padding applies to --transposed only")
+    if isinstance(args.padding, str) and (args.pool or args.transposed):
+        return _fail("shape", f"--padding {args.padding} applies to a convolution only; "
+                              f"--{'pool' if args.pool else 'transposed'} expects an integer")
+    try:
+        if args.pool:
+            out = pool_output_size(args.input, args.kernel, args.stride, args.padding, args.dilation, args.ceil_mode)
+        elif args.transposed:
+            out = conv_transpose_output_size(args.input, args.kernel, 1 if args.stride is None else args.stride,
+                                             args.padding, args.output_padding, args.dilation)
+        else:
+            out = conv_output_size(args.input, args.kernel, 1 if args.stride is None else args.stride,
+                                   args.padding, args.dilation)
+    except (ValueError, TypeError) as exc:
+        return _fail("shape", str(exc))
+    print(out.explain())
+    return 0
+
+
+def _cost(args: argparse.Namespace) -> int:
+    from .analysis import compare_separable, conv_cost
+
+    kernel = args.kernel[0] if len(args.kernel) == 1 else args.kernel
+    size = None if args.size is None else (args.size[0] if len(args.size) == 1 else args.size)
+    try:
+        if args.separable:
+            if args.groups != 1:
+                return _fail("cost", "--groups does not apply with --separable (the depthwise conv has groups = --in)")
+            result = compare_separable(args.in_channels, args.out_channels, kernel, size,
+                                       bias=bool(args.bias))
+        else:
+            result = conv_cost(args.in_channels, args.out_channels, kernel, size, groups=args.groups,
+                               bias=True if args.bias is None else args.bias)
+    except (ValueError, TypeError) as exc:
+        return _fail("cost", str(exc))
+    print(result)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="convscope", description="Compute, learn and explain convolutional filters.")
@@ -394,6 +490,57 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--kernel", dest="step", type=_kernel_arg, metavar='"[[...]]"',
                        help='an explicit kernel, e.g. "[[1,2,1],[2,4,2],[1,2,1]]"')
     describe.set_defaults(func=_describe)
+
+    summ = sub.add_parser(
+        "summary", help="trace a model from the zoo: per-layer shapes, params, MACs and receptive fields",
+        description="Run one forward pass of a zoo model on zeros and print every layer: output shape, "
+                    "parameters, multiply-adds (conv and linear, biases excluded) and receptive field "
+                    "(RF), effective stride (jump) and first-window centre (start) in input pixels.",
+        epilog="example: convscope summary resnet18 --input 3x224x224; convscope summary lenet5 --input 1x28x28\n"
+               "exit status: 0 printed; 2 unknown model, bad --input, or an input too small for the model.")
+    summ.add_argument("model", metavar="MODEL", help="a name from convscope.models.available()")
+    summ.add_argument("--input", type=_sizes_arg, default=None, metavar="CxHxW",
+                      help="one sample's shape without the batch (default 3x224x224; MNIST models take 1x28x28); "
+                           "the model is built with in_channels = C")
+    summ.add_argument("--batch", type=_stride_arg, default=1, metavar="N", help="batch size (default 1)")
+    summ.set_defaults(func=_summary)
+
+    shape = sub.add_parser(
+        "shape", help="output size of a conv, transposed conv or pool along one dim, with the formula filled in",
+        epilog="example: convscope shape --input 28 --kernel 3   ->   "
+               "out = floor((28 + 2*0 - 1*(3-1) - 1) / 1) + 1 = 26")
+    shape.add_argument("--input", type=_stride_arg, required=True, metavar="N", help="input size along the dim")
+    shape.add_argument("--kernel", type=_stride_arg, required=True, metavar="K")
+    shape.add_argument("--stride", type=_stride_arg, default=None, metavar="S",
+                       help="default 1 (a pool's default is its kernel)")
+    shape.add_argument("--padding", type=_padding_arg, default=0, metavar="P",
+                       help="zeros on each side (default 0); a conv also takes 'same' or 'valid'")
+    shape.add_argument("--dilation", type=_stride_arg, default=1, metavar="D", help="default 1 (no gaps)")
+    kind = shape.add_mutually_exclusive_group()
+    kind.add_argument("--transposed", action="store_true", help="a transposed conv (learned upsampling)")
+    kind.add_argument("--pool", action="store_true", help="a max or average pool (PyTorch's rule)")
+    shape.add_argument("--output-padding", type=int, default=0, metavar="OP", help="with --transposed")
+    shape.add_argument("--ceil-mode", action="store_true", help="with --pool: round the division up")
+    shape.set_defaults(func=_shape)
+
+    cost = sub.add_parser(
+        "cost", help="parameters and multiply-adds of a conv layer; --separable compares it with MobileNet's "
+                     "depthwise separable factorisation",
+        epilog="example: convscope cost --in 64 --out 32 --kernel 3 --size 56 --separable")
+    cost.add_argument("--in", dest="in_channels", type=_stride_arg, required=True, metavar="CIN",
+                      help="input channels")
+    cost.add_argument("--out", dest="out_channels", type=_stride_arg, required=True, metavar="COUT",
+                      help="output channels")
+    cost.add_argument("--kernel", type=_sizes_arg, required=True, metavar="K", help="3 or 3x3 (or 1x7...)")
+    cost.add_argument("--size", type=_sizes_arg, default=None, metavar="OUT",
+                      help="the OUTPUT feature map's size, 56 or 56x56, for the MACs (omit for params only)")
+    cost.add_argument("--groups", type=_stride_arg, default=1, metavar="G", help="default 1")
+    cost.add_argument("--bias", action=argparse.BooleanOptionalAction, default=None,
+                      help="count a bias per output channel (default: yes; with --separable: no, the textbook "
+                           "k*k*Cin*Cout vs k*k*Cin + Cin*Cout)")
+    cost.add_argument("--separable", action="store_true",
+                      help="compare with a depthwise conv (groups = CIN) followed by a 1x1 pointwise conv")
+    cost.set_defaults(func=_cost)
     return parser
 
 
