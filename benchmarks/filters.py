@@ -28,19 +28,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 
-# Thread counts must be fixed before NumPy's BLAS starts.
-_threads = "2"
-for _i, _arg in enumerate(sys.argv):
-    if _arg == "--threads" and _i + 1 < len(sys.argv):
-        _threads = sys.argv[_i + 1]
-    elif _arg.startswith("--threads="):
-        _threads = _arg.split("=", 1)[1]
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = _threads
+import _threads  # noqa: E402,F401  (first: pins the thread counts before NumPy loads)
 
 import numpy as np  # noqa: E402
 

@@ -12,16 +12,10 @@ hit both alike. PyTorch is a benchmark-only dependency (``pip install -e .[bench
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
-_threads = "2"
-for _i, _arg in enumerate(sys.argv):
-    if _arg == "--threads" and _i + 1 < len(sys.argv):
-        _threads = sys.argv[_i + 1]
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = _threads
+import _threads  # noqa: E402,F401  (first: pins the thread counts before NumPy loads)
 
 import numpy as np  # noqa: E402
 

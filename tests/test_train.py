@@ -1,6 +1,5 @@
 """Training: it learns, it resumes exactly, it survives SIGKILL, and it fails clearly."""
 
-import os
 import signal
 import subprocess
 import sys
