@@ -21,11 +21,12 @@ from __future__ import annotations
 import gzip
 import io
 import os
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from .._files import atomic_write
 
 __all__ = ["read_idx", "write_idx", "IDX_DTYPES"]
 
@@ -188,18 +189,5 @@ def write_idx(path: str | os.PathLike, array, compress: bool = True) -> Path:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then :func:`os.replace` it into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)   # mkstemp makes it owner-only; the result is an ordinary data file
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """Write ``data`` to ``path`` atomically; the directory must exist."""
+    atomic_write(path, lambda f: f.write(data), parents=False)

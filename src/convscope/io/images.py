@@ -17,10 +17,8 @@ Pillow is imported when a function is called, so ``import convscope`` works with
 from __future__ import annotations
 
 import io
-import os
 import re
 import struct
-import tempfile
 import threading
 import warnings
 import zlib
@@ -29,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .._validation import check_int
+from .._files import atomic_write
 
 __all__ = ["read_image", "write_image", "DEFAULT_MAX_PIXELS"]
 
@@ -266,48 +265,6 @@ def write_image(path, array, *, overwrite: bool = False) -> Path:
     buffer = io.BytesIO()
     options = {"quality": _JPEG_QUALITY} if fmt == "JPEG" else {}
     Image.fromarray(np.ascontiguousarray(arr)).save(buffer, format=fmt, **options)
-    _place(path, buffer.getvalue(), overwrite, fn)
+    data = buffer.getvalue()
+    atomic_write(path, lambda f: f.write(data), overwrite=overwrite, fn=fn)
     return path
-
-
-def _umask() -> int:
-    """The process umask, read without changing it where Linux allows."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)                       # elsewhere: read it by setting it, then restore
-    os.umask(mask)
-    return mask
-
-
-def _place(path: Path, data: bytes, overwrite: bool, fn: str) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and put it in place atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if hasattr(os, "fchmod"):            # mkstemp makes 0600; give the usual 0666 & ~umask
-                os.fchmod(f.fileno(), 0o666 & ~_umask())
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-            return
-        try:
-            os.link(tmp, path)                   # fails if path exists: no check-then-write race
-        except FileExistsError:
-            raise FileExistsError(f"{fn}: {path} exists; pass overwrite=True (--force on the command line) "
-                                  "to replace it") from None
-        except OSError:                          # no hard links here (some network or FAT drives)
-            if path.exists():
-                raise FileExistsError(f"{fn}: {path} exists; pass overwrite=True (--force on the command "
-                                      "line) to replace it") from None
-            os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -13,13 +13,13 @@ never half of one. The zip container's CRC-32 checks catch corruption on load.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .._files import atomic_write
 
 FORMAT = "convscope"
 VERSION = 1
@@ -58,31 +58,13 @@ def _join(obj: Any, arrays) -> Any:
     return obj
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)        # mkstemp makes 0600; give the file a normal file's mode
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save(path, obj: Any, kind: str = "object") -> Path:
     """Write ``obj`` (a tree of dicts, lists, scalars, strings and arrays) to ``path`` atomically."""
     path = Path(path)
     arrays: dict[str, np.ndarray] = {}
     tree = _split(obj, arrays, "obj")
     meta = json.dumps({"format": FORMAT, "version": VERSION, "kind": kind, "tree": tree})
-    _atomic_write(path, lambda f: np.savez(f, **{_META: np.array(meta)}, **arrays))
+    atomic_write(path, lambda f: np.savez(f, **{_META: np.array(meta)}, **arrays))
     return path
 
 
