@@ -62,3 +62,16 @@ def numeric_grad(f, arrays, index, eps=1e-6):
         flat[i] = old
         gflat[i] = (hi - lo) / (2 * eps)
     return grad
+
+
+def check_gradients(op, arrays, rng):
+    """op(*arrays) -> array. Compares autograd with finite differences of sum(op * gy)."""
+    y = op(*arrays)
+    gy = rng.standard_normal(np.shape(y))
+    leaves = [None if a is None else convscope.Tensor(a, requires_grad=True) for a in arrays]
+    op(*leaves).backward(gy)
+    for i, (a, leaf) in enumerate(zip(arrays, leaves)):
+        if a is None:
+            continue
+        want = numeric_grad(lambda *arr: float(np.sum(op(*arr) * gy)), arrays, i)
+        np.testing.assert_allclose(leaf.grad, want, rtol=1e-6, atol=1e-7, err_msg=f"operand {i}")

@@ -1,25 +1,9 @@
 """Float64 central finite differences for the backward of every op (conv, transposed, pad)."""
 
-import numpy as np
 import pytest
 
-import convscope
 import convscope.nn.functional as F
-from tests._reference import numeric_grad
-
-
-def check_gradients(op, arrays, rng):
-    """op(*arrays) -> array. Compares autograd with finite differences of sum(op * gy)."""
-    y = op(*arrays)
-    gy = rng.standard_normal(np.shape(y))
-    leaves = [None if a is None else convscope.Tensor(a, requires_grad=True) for a in arrays]
-    op(*leaves).backward(gy)
-    for i, (a, leaf) in enumerate(zip(arrays, leaves)):
-        if a is None:
-            continue
-        want = numeric_grad(lambda *arr: float(np.sum(op(*arr) * gy)), arrays, i)
-        np.testing.assert_allclose(leaf.grad, want, rtol=1e-6, atol=1e-7, err_msg=f"operand {i}")
-
+from tests._reference import check_gradients
 
 CONV_CASES = [
     (F.conv1d, (2, 4, 9), (6, 2, 3), dict(stride=2, padding=1, dilation=2, groups=2)),
