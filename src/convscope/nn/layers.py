@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import _validation as V
 from .. import backend
+from ..autograd import Tensor
 from . import functional as F
 from . import init
 from .module import Module
@@ -374,7 +375,7 @@ class BatchNorm2d(Module):
             self.register_buffer("num_batches_tracked", None)
 
     def forward(self, x):
-        shape = np.shape(x.data if hasattr(x, "data") and not isinstance(x, np.ndarray) else x)
+        shape = np.shape(x.data if isinstance(x, Tensor) else x)
         if len(shape) != 4:
             raise ValueError(f"BatchNorm2d: input expects 4 dimensions (N, C, H, W), but got shape {tuple(shape)}")
         if shape[1] != self.num_features:
