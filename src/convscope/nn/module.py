@@ -16,7 +16,31 @@ import numpy as np
 from ..autograd import Tensor
 from .parameter import Parameter
 
-__all__ = ["Module", "Sequential", "ModuleList"]
+__all__ = ["Module", "Sequential", "ModuleList", "RemovableHandle"]
+
+
+class RemovableHandle:
+    """What ``register_forward_hook`` and friends return: ``handle.remove()`` unregisters the hook.
+
+    Also a context manager, so ``with model.register_forward_hook(fn): model(x)`` removes the hook
+    on leaving the block, even after an error. Removing twice is harmless.
+    """
+
+    _next_id = 0
+
+    def __init__(self, table: "OrderedDict[int, Any]") -> None:
+        self._table = table
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        self._table.pop(self.id, None)
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
 
 
 class Module:
@@ -28,6 +52,8 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "training", True)
 
     # -- registration
@@ -86,7 +112,59 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        pre, post = self.__dict__.get("_forward_pre_hooks"), self.__dict__.get("_forward_hooks")
+        for hook in list(pre.values()) if pre else ():
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook in list(post.values()) if post else ():
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    def _add_hook(self, table_name: str, hook, fn: str) -> RemovableHandle:
+        if not callable(hook):
+            raise TypeError(f"{fn}: hook expects a callable, but got {type(hook).__name__}")
+        if table_name not in self.__dict__:             # a subclass that skipped super().__init__()
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() before registering hooks")
+        table = self.__dict__[table_name]
+        handle = RemovableHandle(table)
+        table[handle.id] = hook
+        return handle
+
+    def register_forward_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after every forward of this module.
+
+        As in PyTorch: ``args`` is the tuple of positional inputs, ``output`` what ``forward``
+        returned; a hook that returns something other than None replaces the output. Hooks run
+        in the order they were registered.
+
+        Returns
+        -------
+        RemovableHandle
+            ``handle.remove()`` unregisters the hook; a ``with`` block does it on exit.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from convscope import nn
+        >>> net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU())
+        >>> seen = {}
+        >>> with net[0].register_forward_hook(lambda m, args, out: seen.update(conv=out.shape)):
+        ...     _ = net(np.zeros((1, 1, 5, 5), dtype=np.float32))
+        >>> seen["conv"]
+        (1, 2, 3, 3)
+        >>> len(net[0]._forward_hooks)   # removed on leaving the block
+        0
+        """
+        return self._add_hook("_forward_hooks", hook, "register_forward_hook")
+
+    def register_forward_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every forward; a non-None result replaces ``args``
+        (a tuple, or a single value that becomes a 1-tuple), as in PyTorch."""
+        return self._add_hook("_forward_pre_hooks", hook, "register_forward_pre_hook")
 
     def train(self, mode: bool = True) -> "Module":
         """Training mode (dropout active, BatchNorm uses batch statistics) for this and all children."""
