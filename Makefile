@@ -18,14 +18,20 @@ $(VENV)/.test: $(VENV)/.core
 	$(PY) -m pip install -e ".[test]"
 	touch $@
 
-demo: $(VENV)/.core
-	$(PY) -m convscope demo
+$(VENV)/.demo: $(VENV)/.core
+	$(PY) -m pip install -e ".[demo]"
+	touch $@
+
+# Trains LeNet-5 on the bundled digits and writes demo-report/index.html (offline, self-contained).
+demo: $(VENV)/.demo
+	$(PY) -m convscope demo --out demo-report
 
 test: $(VENV)/.test
+	@bash scripts/ensure_chromium.sh
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.test
 	$(PY) benchmarks/conv.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis demo-report

@@ -86,7 +86,8 @@ def test_demo_learns_filters_from_random_initialisation():
     assert history[-1]["val_accuracy"] >= 0.85
 
 
-def test_cli_runs_the_demo():
-    done = subprocess.run([sys.executable, "-m", "convscope", "demo"], capture_output=True, text=True, timeout=120)
+def test_cli_runs_the_text_demo():
+    done = subprocess.run([sys.executable, "-m", "convscope", "demo", "--text"], capture_output=True, text=True,
+                          timeout=120)
     assert done.returncode == 0, done.stderr
     assert "cross-correlation" in done.stdout

@@ -9,9 +9,39 @@ from . import __version__
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from . import demo
 
-    return demo.run(sys.stdout)
+    if args.text:
+        return demo.run(sys.stdout)
+    if args.epochs < 1:
+        return _fail("demo", f"--epochs expects a positive integer, but got {args.epochs}")
+    try:
+        from .report import build_demo_report
+        from .viz._common import check_output_path
+
+        check_output_path(Path(args.out) / "index.html", "--out", {".html": "html"})
+    except ModuleNotFoundError as exc:
+        return _fail("demo", f"{exc} (make demo installs it)", code=1)
+    except (ValueError, PermissionError) as exc:
+        return _fail("demo", str(exc))
+    demo.print_worked_example(sys.stdout)
+    try:
+        report = build_demo_report(args.out, epochs=args.epochs, seed=args.seed,
+                                   progress=False if args.no_progress else None, stream=sys.stderr)
+    except ModuleNotFoundError as exc:
+        return _fail("demo", f"{exc} (make demo installs it)", code=1)
+    except PermissionError as exc:
+        return _fail("demo", str(exc))
+    print(f"\nThe report, with every picture: {report.path.resolve()}")
+    print(f"LeNet-5 reached {report.accuracy:.2%} held-out accuracy after {report.epochs} epochs "
+          f"on the bundled digits ({report.images} pictures, built in {report.seconds:.0f} s).")
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(report.path.resolve().as_uri())
+    return 0
 
 
 DATASETS = ("mnist", "fashion-mnist")
@@ -34,6 +64,7 @@ def _datasets(args: argparse.Namespace):
 
 def _train(args: argparse.Namespace) -> int:
     import json
+    import os
     from pathlib import Path
 
     import numpy as np
@@ -42,8 +73,24 @@ def _train(args: argparse.Namespace) -> int:
     from .random import manual_seed
     from .train import evaluate, fit
 
+    names = models.available()
+    if args.model not in names:
+        return _fail("train", f"--model expects one of {', '.join(names)}, but got {args.model!r}")
+    for flag, value, ok, what in (("--epochs", args.epochs, args.epochs >= 1, "a positive integer"),
+                                  ("--batch-size", args.batch_size, args.batch_size >= 1, "a positive integer"),
+                                  ("--limit", args.limit, args.limit >= 0, "a non-negative integer"),
+                                  ("--lr", args.lr, np.isfinite(args.lr) and args.lr > 0, "a positive number")):
+        if not ok:
+            return _fail("train", f"{flag} expects {what}, but got {value}")
     out = Path(args.out)
     checkpoint = out / "checkpoint.npz"
+    if out.exists() and not out.is_dir():
+        return _fail("train", f"--out expects a folder, but {out} is a file")
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return _fail("train", f"--out expects a writable folder, but {probe} is not writable")
     if args.resume and not checkpoint.is_file():
         print(f"convscope train: --resume expects a checkpoint at {checkpoint}, but there is none", file=sys.stderr)
         return 2
@@ -420,7 +467,20 @@ def build_parser() -> argparse.ArgumentParser:
         prog="convscope", description="Compute, learn and explain convolutional filters.")
     parser.add_argument("--version", action="version", version=f"convscope {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = sub.add_parser("demo", help="the worked 4x4 example: cross-correlation vs convolution, explained")
+    demo = sub.add_parser(
+        "demo", help="train LeNet-5 on the bundled digits and write an illustrated report (what make demo runs)",
+        description="The reference texts' story with live results: the 4x4 worked example, classic filters, "
+                    "convolution-arithmetic animations, learned filters and their nearest classic kernels, "
+                    "feature maps, activation maximization, saliency, receptive fields, the model summary, "
+                    "accuracy and costs, written as DIR/index.html (offline, self-contained).",
+        epilog="example: convscope demo --out demo-report --epochs 3 --open\n"
+               "exit status: 0 written; 2 bad arguments or DIR not writable; 1 matplotlib or Pillow missing.")
+    demo.add_argument("--out", default="demo-report", metavar="DIR", help="folder for index.html (default demo-report)")
+    demo.add_argument("--epochs", type=int, default=3, help="training epochs on the 5,000 bundled digits (default 3)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--open", action="store_true", help="open the report in the web browser when done")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
+    demo.add_argument("--text", action="store_true", help="only print the worked example and train, no report")
     demo.set_defaults(func=_demo)
 
     train = sub.add_parser("train", help="train a model from the zoo on MNIST or Fashion-MNIST")
@@ -541,6 +601,10 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--separable", action="store_true",
                       help="compare with a depthwise conv (groups = CIN) followed by a 1x1 pointwise conv")
     cost.set_defaults(func=_cost)
+
+    from . import cli_viz
+
+    cli_viz.add_parser(sub)
     return parser
 
 

@@ -46,6 +46,15 @@ def worked_example() -> dict[str, np.ndarray]:
 
 
 def run(out: TextIO = sys.stdout) -> int:
+    """Print the worked example, then train LeNet-5 on the bundled digits and show a learned filter."""
+    p = print_worked_example(out)
+    _learning(p)
+    p("", "Next: `make test` checks all of this, and the engine against PyTorch.")
+    return 0
+
+
+def print_worked_example(out: TextIO = sys.stdout):
+    """Print the 4x4 example and the output-size table; returns the print function used."""
     r = worked_example()
     p = lambda *lines: print(*lines, sep="\n", file=out)  # noqa: E731
     p("convscope demo: how a convolutional filter turns an image into a feature map",
@@ -100,9 +109,7 @@ def run(out: TextIO = sys.stdout) -> int:
         formula = f"(28 + {2 * pad} - {d}*{k - 1} - 1) // {s} + 1"
         by_hand = (28 + 2 * pad - d * (k - 1) - 1) // s + 1
         p(f"   {label:<30} {formula:<24} = {by_hand:>2}   (engine output {y.shape[-2]}x{y.shape[-1]})")
-    _learning(p)
-    p("", "Next: `make test` checks all of this, and the engine against PyTorch.")
-    return 0
+    return p
 
 
 def train_bundled_lenet(epochs: int = 2, seed: int = 0):
