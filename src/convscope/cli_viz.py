@@ -286,7 +286,7 @@ def add_parser(sub) -> None:
     p = command("animate", "a GIF of the window sliding: padding, stride, dilation, transposed",
                 "examples:\n  convscope viz animate --input 5 --kernel 3 --stride 2 --padding 1 -o strided.gif\n"
                 "  convscope viz animate --input 7 --kernel 3 --dilation 2 -o dilated.gif\n"
-                "  convscope viz animate --case padding_strided_transposed -o t.gif",
+                "  convscope viz animate --case padding_strides_transposed -o t.gif",
                 model=False, suffix=".gif")
     p.add_argument("--case", help="one of Dumoulin & Visin's cases by name (see convscope.viz.DUMOULIN_CASES)")
     p.add_argument("--input", type=_pair_arg, metavar="N|HxW")

@@ -1,4 +1,4 @@
-"""Training and evaluation loops with a progress bar, atomic checkpoints and exact resume.
+"""Training and evaluation loops with a progress bar, callbacks, atomic checkpoints and exact resume.
 
 >>> history = fit(model, train_loader, nn.CrossEntropyLoss(), optim.Adam(model.parameters()),
 ...               epochs=5, val_loader=test_loader, checkpoint="runs/lenet5/checkpoint.npz")  # doctest: +SKIP
@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, Sequence, TextIO
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from . import io as cs_io
 from . import random as cs_random
 from .autograd import Tensor, no_grad
 
-__all__ = ["fit", "evaluate", "History", "NonFiniteLossError", "ProgressBar", "load_checkpoint"]
+__all__ = ["fit", "evaluate", "History", "NonFiniteLossError", "load_checkpoint"]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -51,48 +51,83 @@ class History:
         return [e.get(key) for e in self.epochs]
 
 
-class ProgressBar:
-    """A one-line progress bar on a terminal (batch count, metrics, images/s, time left).
+def _tqdm():
+    """``tqdm.tqdm``, or None when tqdm is not installed (it is optional: the core needs NumPy only)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm
 
-    On a stream that is not a terminal (a log file, CI) it stays quiet until :meth:`close`, which
-    prints one summary line, so logs do not fill with carriage returns.
+
+def _format_metrics(metrics: dict[str, Any], sep: str) -> str:
+    parts = []
+    for key, value in metrics.items():
+        if isinstance(value, float):
+            parts.append(f"{key}{sep}{value:.2%}" if "acc" in key else f"{key}{sep}{value:.4f}")
+        else:
+            parts.append(f"{key}{sep}{value}")
+    return ", ".join(parts) if sep == "=" else "  ".join(parts)
+
+
+class _EpochProgress:
+    """One epoch's progress report.
+
+    ``live``: a :mod:`tqdm` bar on ``stream`` (batches done, loss, accuracy, images/s, time
+    left), left on screen with the epoch's summary when it closes. Otherwise, or when tqdm is not
+    installed: nothing during the epoch and one summary line at :meth:`close`, so logs and CI
+    output do not fill with carriage returns.
     """
 
-    def __init__(self, total: int, desc: str = "", stream: TextIO | None = None, enabled: bool | None = None,
-                 width: int = 24) -> None:
-        self.total, self.desc, self.width = total, desc, width
-        self.stream = stream if stream is not None else sys.stderr
-        self.live = bool(getattr(self.stream, "isatty", lambda: False)()) if enabled is None else enabled
+    def __init__(self, total: int, desc: str, stream: TextIO, live: bool) -> None:
+        self.total, self.desc, self.stream = total, desc, stream
         self.start = time.perf_counter()
-        self._last_draw = 0.0
         self.done = 0
+        tqdm = _tqdm() if live else None
+        self.bar = None if tqdm is None else tqdm(
+            total=total or None, desc=desc, file=stream, unit="batch", leave=True, dynamic_ncols=True,
+            mininterval=0.1)
 
-    def _line(self, done: int, metrics: dict[str, Any]) -> str:
+    def update(self, metrics: Callable[[], dict[str, Any]]) -> None:
+        """One more batch; ``metrics`` is called only when a live bar shows them."""
+        self.done += 1
+        if self.bar is not None:
+            self.bar.set_postfix_str(_format_metrics(metrics(), "="), refresh=False)
+            self.bar.update(1)
+
+    def close(self, metrics: dict[str, Any]) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(_format_metrics(metrics, "="), refresh=False)
+            self.bar.close()
+            return
         elapsed = time.perf_counter() - self.start
-        frac = done / self.total if self.total else 1.0
-        bar = "#" * int(round(frac * self.width))
-        parts = [f"{self.desc} {done}/{self.total} [{bar:<{self.width}}]"]
-        for key, value in metrics.items():
-            if isinstance(value, float):
-                parts.append(f"{key} {value:.4f}" if "acc" not in key else f"{key} {value:.2%}")
-            else:
-                parts.append(f"{key} {value}")
-        eta = elapsed / frac - elapsed if 0 < frac < 1 else 0.0
-        parts.append(f"{elapsed:.0f}s" + (f" (eta {eta:.0f}s)" if eta else ""))
-        return "  ".join(parts)
-
-    def update(self, done: int, **metrics: Any) -> None:
-        self.done = done
-        now = time.perf_counter()
-        if self.live and (now - self._last_draw > 0.1 or done == self.total):
-            self._last_draw = now
-            self.stream.write("\r" + self._line(done, metrics) + "\033[K")
-            self.stream.flush()
-
-    def close(self, **metrics: Any) -> None:
-        self.stream.write(("\r" if self.live else "") + self._line(self.done, metrics) + ("\033[K" if self.live else "")
-                          + "\n")
+        count = f"{self.done}/{self.total}" if self.total else f"{self.done}"
+        self.stream.write(f"{self.desc}  {count} batches  {_format_metrics(metrics, ' ')}  {elapsed:.0f}s\n")
         self.stream.flush()
+
+
+_CALLBACK_METHODS = ("on_train_begin", "on_batch_end", "on_epoch_end", "on_train_end")
+
+
+def _check_callbacks(callbacks) -> list[Any]:
+    if callbacks is None:
+        return []
+    if any(hasattr(callbacks, m) for m in _CALLBACK_METHODS) or not hasattr(callbacks, "__iter__"):
+        raise TypeError(f"fit: callbacks expects a list or tuple of callbacks, but got one "
+                        f"{type(callbacks).__name__} (wrap it: callbacks=[cb])")
+    callbacks = list(callbacks)
+    for cb in callbacks:
+        if not any(callable(getattr(cb, m, None)) for m in _CALLBACK_METHODS):
+            raise TypeError(f"fit: callbacks expects objects with at least one of the methods "
+                            f"{', '.join(_CALLBACK_METHODS)}, but got {type(cb).__name__} {cb!r:.60}")
+    return callbacks
+
+
+def _notify(callbacks: list[Any], method: str, *args: Any) -> None:
+    for cb in callbacks:
+        hook = getattr(cb, method, None)
+        if hook is not None:
+            hook(*args)
 
 
 def _batch_accuracy(logits: np.ndarray, labels: np.ndarray) -> int:
@@ -147,7 +182,7 @@ def _save_checkpoint(path, model, optimizer, scheduler, loader, history, epoch: 
 
 def fit(model, loader, loss_fn: Callable, optimizer, epochs: int, *, val_loader=None, scheduler=None,
         checkpoint: str | Path | None = None, resume: bool = False, progress: bool | None = None,
-        stream: TextIO | None = None) -> History:
+        stream: TextIO | None = None, callbacks: Sequence[Any] = ()) -> History:
     """Train ``model`` for ``epochs`` passes over ``loader``.
 
     Parameters
@@ -162,7 +197,32 @@ def fit(model, loader, loss_fn: Callable, optimizer, epochs: int, *, val_loader=
     scheduler : optional learning-rate scheduler, stepped once per epoch
     checkpoint : path of the checkpoint file, rewritten atomically after each epoch
     resume : continue from ``checkpoint`` if it exists (an error if it is missing or corrupt)
-    progress : show the progress bar (default: only on a terminal; a summary line per epoch otherwise)
+    progress : bool, optional
+        True: a live :mod:`tqdm` bar during each epoch (batches, loss, accuracy, images/s, time
+        left), left on screen with the epoch's summary. False: nothing during the epoch and one
+        summary line at its end. None (default): the bar when ``stream`` is a terminal, the
+        summary lines otherwise (logs, CI). Without tqdm installed there is no live bar, only the
+        summary lines.
+    stream : text stream for the progress output (default ``sys.stderr``)
+    callbacks : sequence of objects, optional
+        Told about the training as it goes, in order; a callback defines any of these methods
+        (one it lacks is skipped), all called positionally:
+
+        - ``on_train_begin(model)``: before the first epoch (after a resume has restored the
+          state);
+        - ``on_batch_end(model, step, epoch, batch, loss, accuracy)``: after each optimizer
+          step; ``step`` counts the steps of the whole run from 1 (continuing after a resume),
+          ``epoch`` and ``batch`` count from 1, ``loss`` and ``accuracy`` are this batch's
+          (floats, accuracy in 0..1);
+        - ``on_epoch_end(model, epoch, record)``: after the epoch's validation and checkpoint;
+          ``record`` is the epoch's :class:`History` entry (read it, do not change it);
+        - ``on_train_end(model, history)``: with the :class:`History` about to be returned
+          (not called when training stops with an error).
+
+        Callbacks see the model but must not change it or the random state if a resumed run is
+        to stay exact; their own state is not saved in checkpoints. See
+        :class:`convscope.viz.training.StepRecorder` and
+        :class:`convscope.viz.training.FilterEvolution`.
 
     Returns
     -------
@@ -173,11 +233,34 @@ def fit(model, loader, loss_fn: Callable, optimizer, epochs: int, *, val_loader=
     ------
     NonFiniteLossError
         When the loss becomes NaN or infinite, naming the epoch, batch and step.
+    ValueError, TypeError
+        A bad ``epochs``, ``resume`` without a checkpoint, ``callbacks`` that are not a sequence
+        of callback objects.
+
+    Examples
+    --------
+    >>> import io
+    >>> import numpy as np
+    >>> from convscope import data, models, nn, optim
+    >>> from convscope.train import fit
+    >>> images = np.random.default_rng(0).random((32, 1, 28, 28)).astype(np.float32)
+    >>> loader = data.DataLoader(data.ArrayDataset(images, np.arange(32) % 10), batch_size=8)
+    >>> class CountSteps:
+    ...     steps = 0
+    ...     def on_batch_end(self, model, step, epoch, batch, loss, accuracy):
+    ...         self.steps = step
+    >>> counter = CountSteps()
+    >>> model = models.lenet5()
+    >>> history = fit(model, loader, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.01), 2,
+    ...               progress=False, stream=io.StringIO(), callbacks=[counter])
+    >>> counter.steps, len(history)
+    (8, 2)
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"fit: epochs expects a positive integer, but got {epochs!r}")
     if resume and checkpoint is None:
         raise ValueError("fit: resume=True expects a checkpoint path, but checkpoint is None")
+    callbacks = _check_callbacks(callbacks)
     history: list[dict[str, Any]] = []
     start = 0
     if resume:
@@ -192,12 +275,14 @@ def fit(model, loader, loss_fn: Callable, optimizer, epochs: int, *, val_loader=
         history = list(state["history"])
         start = int(state["epoch"])
     out = stream if stream is not None else sys.stderr
+    live = bool(getattr(out, "isatty", lambda: False)()) if progress is None else bool(progress)
     step = start * _safe_len(loader)
+    _notify(callbacks, "on_train_begin", model)
     for epoch in range(start, epochs):
         if hasattr(loader, "set_epoch"):
             loader.set_epoch(epoch)
         model.train()
-        bar = ProgressBar(_safe_len(loader), f"epoch {epoch + 1}/{epochs}", out, enabled=progress)
+        bar = _EpochProgress(_safe_len(loader), f"epoch {epoch + 1}/{epochs}", out, live)
         t0 = time.perf_counter()
         total_loss, correct, seen = 0.0, 0, 0
         for b, (images, labels) in enumerate(loader):
@@ -212,11 +297,14 @@ def fit(model, loader, loss_fn: Callable, optimizer, epochs: int, *, val_loader=
             loss.backward()
             optimizer.step()
             step += 1
+            hits = _batch_accuracy(logits.data, labels)
             total_loss += value * len(labels)
-            correct += _batch_accuracy(logits.data, labels)
+            correct += hits
             seen += len(labels)
-            bar.update(b + 1, loss=total_loss / seen, acc=correct / seen,
-                       **{"img/s": f"{seen / (time.perf_counter() - t0):,.0f}"})
+            if callbacks:
+                _notify(callbacks, "on_batch_end", model, step, epoch + 1, b + 1, value, hits / max(len(labels), 1))
+            bar.update(lambda: {"loss": total_loss / seen, "acc": correct / seen,
+                                "img/s": f"{seen / (time.perf_counter() - t0):,.0f}"})
         seconds = time.perf_counter() - t0
         record: dict[str, Any] = {
             "epoch": epoch + 1, "train_loss": total_loss / max(seen, 1), "train_accuracy": correct / max(seen, 1),
@@ -235,8 +323,11 @@ def fit(model, loader, loss_fn: Callable, optimizer, epochs: int, *, val_loader=
                    "img/s": f"{record['images_per_second']:,.0f}"}
         if val_loader is not None:
             summary.update(val_loss=record["val_loss"], val_acc=record["val_accuracy"])
-        bar.close(**summary)
-    return History(history)
+        bar.close(summary)
+        _notify(callbacks, "on_epoch_end", model, epoch + 1, record)
+    result = History(history)
+    _notify(callbacks, "on_train_end", model, result)
+    return result
 
 
 def _safe_len(loader) -> int:

@@ -18,7 +18,7 @@ from typing import Callable, TextIO
 
 import numpy as np
 
-from .html import Page, Section
+from .html import Page
 
 __all__ = ["DemoReport", "build_demo_report", "SECTIONS"]
 
@@ -158,7 +158,7 @@ def _arithmetic(page: Page) -> None:
     items = []
     for name, kwargs in DUMOULIN_CASES.items():
         items.append((animate_convolution(**kwargs), f"arithmetic-{name}.gif", CASE_TITLES[name]))
-    s.gallery(items)
+    s.gallery(items, wide=True)
 
 
 # --------------------------------------------------------------------------- 4-10. the learned network
@@ -215,7 +215,7 @@ def _learned_filters(page: Page, model, evolution) -> None:
     s = page.section("learned-filters", "4. Filters learned from data",
                      "LeNet-5 started from random weights; backpropagation turned its first layer's six 5x5 filters "
                      "into detectors of strokes and edges. Colours on one shared scale centred on 0.")
-    s.figure(filter_grid(evolution.snapshots[0][1], title="conv1 at initialisation"), "filters-initial.png",
+    s.figure(filter_grid(evolution.snapshots[0].weight, title="conv1 at initialisation"), "filters-initial.png",
              "Uniform random weights in +-1/sqrt(25) = +-0.2 (PyTorch's default initialisation).")
     s.figure(filter_grid(model[0], title="conv1 after training"), "filters-trained.png",
              "The same six filters after training.")

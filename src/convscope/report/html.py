@@ -30,9 +30,9 @@ body { margin: 0; font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, 
 header { background: #1d2430; color: #fff; padding: 28px 40px; }
 header h1 { margin: 0 0 6px; font-size: 28px; }
 header p { margin: 0; color: #c9d2de; }
-nav { background: #fff; border-bottom: 1px solid var(--line); padding: 10px 40px; position: sticky; top: 0;
-      z-index: 2; font-size: 14px; }
-nav a { color: var(--accent); text-decoration: none; margin-right: 14px; white-space: nowrap; }
+nav { background: #fff; border-bottom: 1px solid var(--line); padding: 10px 40px; font-size: 14px;
+      display: flex; flex-wrap: wrap; gap: 4px 16px; }
+nav a { color: var(--accent); text-decoration: none; white-space: nowrap; }
 main { max-width: 1180px; margin: 0 auto; padding: 24px 40px 60px; }
 section { background: var(--paper); border: 1px solid var(--line); border-radius: 8px; padding: 22px 28px;
           margin: 0 0 24px; }
@@ -44,6 +44,7 @@ figure img { max-width: 100%; height: auto; border: 1px solid var(--line); borde
 figcaption { color: var(--muted); font-size: 14px; margin-top: 4px; }
 .gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 16px; }
 .gallery figure { margin: 0; }
+.gallery.wide { grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); }
 table { border-collapse: collapse; margin: 10px 0 16px; font-size: 14px; }
 th, td { border: 1px solid var(--line); padding: 4px 10px; text-align: right; }
 th { background: #eef1f6; }
@@ -97,14 +98,14 @@ class Section:
                           + (f"<figcaption>{_e(caption)}</figcaption>" if caption else "") + "</figure>")
         return rel
 
-    def gallery(self, items: Sequence[tuple[Any, str, str]]) -> None:
-        """Several ``(picture, name, caption)`` in a responsive grid."""
+    def gallery(self, items: Sequence[tuple[Any, str, str]], *, wide: bool = False) -> None:
+        """Several ``(picture, name, caption)`` in a responsive grid (``wide``: larger cells)."""
         cells = []
         for picture, name, caption in items:
             rel = self.page.add_image(picture, name)
             cells.append(f'<figure><img src="{_e(rel)}" alt="{_e(caption or name)}" loading="eager">'
                          f"<figcaption>{_e(caption)}</figcaption></figure>")
-        self.parts.append('<div class="gallery">' + "".join(cells) + "</div>")
+        self.parts.append(f'<div class="gallery{" wide" if wide else ""}">' + "".join(cells) + "</div>")
 
     def table(self, header: Sequence[Any], rows: Sequence[Sequence[Any]], *, caption: str | None = None) -> None:
         head = "".join(f"<th>{_e(h)}</th>" for h in header)
