@@ -35,7 +35,7 @@ def _demo(args: argparse.Namespace) -> int:
     except PermissionError as exc:
         return _fail("demo", str(exc))
     print(f"\nThe report, with every picture: {report.path.resolve()}")
-    print(f"LeNet-5 reached {report.accuracy:.2%} held-out accuracy after {report.epochs} epochs "
+    print(f"LeNet-5 reached {report.accuracy:.2%} held-out accuracy after {report.epochs} epoch{'s' if report.epochs > 1 else ''} "
           f"on the bundled digits ({report.images} pictures, built in {report.seconds:.0f} s).")
     if args.open:
         import webbrowser

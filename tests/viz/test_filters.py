@@ -96,7 +96,7 @@ def test_rgb_filter_with_red_channel_only_is_red():
     cx, top = found["filter 1"].xy
     np.testing.assert_allclose(colour(top + 2.5, cx), [0.5, 0.5, 0.0], atol=0.03)
     assert len(fig.axes) == 1                       # no colour bar for RGB tiles
-    assert "mid grey = 0" in fig._supxlabel.get_text()
+    assert "mid grey = 0" in fig.get_supxlabel()
 
 
 def test_rgb_false_draws_one_signed_tile_per_channel():
@@ -229,7 +229,7 @@ def test_nearest_classic_figure_pairs_learned_and_designed():
     w = np.stack([kernels.sobel_x(), kernels.gaussian(1.0, size=3), -kernels.sobel_y()])[:, None]
     fig = nearest_classic(w)
     assert len(fig.subfigs) == 3
-    texts = [sub._supxlabel.get_text() for sub in fig.subfigs]
+    texts = [sub.get_supxlabel() for sub in fig.subfigs]
     assert texts[0].startswith("sobel_x") and texts[0].endswith("similarity 1.00")
     assert texts[2].startswith("\u2212sobel_y")
     assert [ax.get_title() for ax in fig.subfigs[0].axes] == ["learned", "designed"]

@@ -313,7 +313,7 @@ def _training(page: Page, history, steps, final, model, test_set, norm, train_co
                      f"{train_count:,} MNIST digits bundled with convscope, and tested on "
                      f"{final['count']:,} others it never saw.")
     s.markup(f'<p>Held-out accuracy: <span class="metric" id="accuracy" data-value="{final["accuracy"]:.6f}">'
-             f'{final["accuracy"]:.2%}</span> after {len(history)} epochs.</p>')
+             f'{final["accuracy"]:.2%}</span> after {len(history)} epoch{"s" if len(history) > 1 else ""}.</p>')
     s.table(["epoch", "train loss", "train accuracy", "held-out loss", "held-out accuracy", "images/s"],
             [(h["epoch"], f"{h['train_loss']:.3f}", f"{h['train_accuracy']:.2%}", f"{h['val_loss']:.3f}",
               f"{h['val_accuracy']:.2%}", f"{h['images_per_second']:,.0f}") for h in history.epochs])

@@ -32,7 +32,8 @@ import numpy as np
 from .. import _validation as V
 from ..autograd import Tensor, enable_grad
 from ..ops.resize import interpolate_forward
-from ._common import MAGNITUDE_CMAP, as_image_batch, conv_layers, finish, get_layer, input_channels, new_figure
+from ._common import (FIGURE_SUFFIXES, MAGNITUDE_CMAP, as_image_batch, check_output_path, conv_layers, finish,
+                      get_layer, input_channels, new_figure)
 from .features import _check_model, _display_image, _evaluating, _shape_text
 
 __all__ = ["saliency_map", "saliency", "grad_cam_map", "grad_cam"]
@@ -277,7 +278,6 @@ def saliency(model, image, target: int | None = None, *, path=None):
     """
     fn = "saliency"
     if path is not None:
-        from ._common import FIGURE_SUFFIXES, check_output_path
         check_output_path(path, fn, FIGURE_SUFFIXES)
     heat, batch, scored = _saliency(model, image, target, fn)
     title = f"Saliency of {type(model).__name__} for {_class_text(scored)}: bright pixels change the score most"
@@ -318,7 +318,6 @@ def grad_cam(model, image, target: int | None = None, layer=None, *, path=None):
     """
     fn = "grad_cam"
     if path is not None:
-        from ._common import FIGURE_SUFFIXES, check_output_path
         check_output_path(path, fn, FIGURE_SUFFIXES)
     heat, batch, scored, name, kind, size = _grad_cam(model, image, target, layer, fn)
     heading = (f"Grad-CAM at {name} ({kind})\n{_shape_text(size)} map, upsampled to "

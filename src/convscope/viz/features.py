@@ -19,8 +19,8 @@ import numpy as np
 
 from .. import _validation as V
 from ..autograd import Tensor, no_grad
-from ._common import (IMAGE_CMAP, MAGNITUDE_CMAP, SIGNED_CMAP, as_image_batch, conv_layers, finish, get_layer,
-                      input_channels, new_figure, symmetric_limit)
+from ._common import (FIGURE_SUFFIXES, IMAGE_CMAP, MAGNITUDE_CMAP, SIGNED_CMAP, as_image_batch, check_output_path,
+                      conv_layers, finish, get_layer, input_channels, new_figure, symmetric_limit)
 
 __all__ = ["capture", "feature_maps", "default_layers"]
 
@@ -288,7 +288,6 @@ def feature_maps(model, image, layers=None, *, max_channels: int = 16, title: st
     _check_model(model, fn)
     max_channels = V.check_int(max_channels, "max_channels", fn, minimum=1)
     if path is not None:
-        from ._common import FIGURE_SUFFIXES, check_output_path
         check_output_path(path, fn, FIGURE_SUFFIXES)
     note = ""
     if layers is None:

@@ -34,7 +34,7 @@ import numpy as np
 from .. import _validation as V
 from .. import filters as _classic
 from ..autograd import Tensor
-from ._common import SIGNED_CMAP, finish, new_figure, symmetric_limit
+from ._common import FIGURE_SUFFIXES, SIGNED_CMAP, check_output_path, finish, new_figure, symmetric_limit
 
 __all__ = ["filter_grid", "ClassicMatch", "match_classic", "nearest_classic"]
 
@@ -172,8 +172,10 @@ def filter_grid(weight_or_layer, *, max_filters: int = 64, max_channels: int = 8
     Returns
     -------
     matplotlib.figure.Figure
-        One Axes holding all tiles (tile ``(r, c)`` of the grid starts at data column
-        ``c * (kW + gap)``), plus a colour bar unless the tiles are RGB.
+        One Axes holding all tiles as one image, tap ``(i, j)`` of a tile one data unit, each
+        tile framed and labelled by an annotation at its edge (``"filter 3"``, ``"in 0"``),
+        plus a colour bar unless the tiles are RGB. With one tile per input channel, a long
+        stack of filter rows wraps into up to 4 blocks side by side.
 
     Raises
     ------
@@ -207,7 +209,6 @@ def filter_grid(weight_or_layer, *, max_filters: int = 64, max_channels: int = 8
     if rgb is not None and not isinstance(rgb, (bool, np.bool_)):
         raise TypeError(f"{fn}: rgb expects True, False or None, but got {rgb!r} ({type(rgb).__name__})")
     if path is not None:
-        from ._common import FIGURE_SUFFIXES, check_output_path
         check_output_path(path, fn, FIGURE_SUFFIXES)
     bank = _bank(weight_or_layer, fn)
     w = bank.weights
@@ -492,7 +493,7 @@ def nearest_classic(weight_or_layer, *, max_filters: int = 16, title: str | None
     >>> from convscope.filters import kernels
     >>> from convscope.viz.filters import nearest_classic
     >>> fig = nearest_classic(kernels.sobel_y()[None, None] * 0.1)
-    >>> print(fig.subfigs[0]._supxlabel.get_text())
+    >>> print(fig.subfigs[0].get_supxlabel())
     sobel_y
     <BLANKLINE>
     similarity 1.00
@@ -500,7 +501,6 @@ def nearest_classic(weight_or_layer, *, max_filters: int = 16, title: str | None
     fn = "nearest_classic"
     max_filters = V.check_int(max_filters, "max_filters", fn, minimum=1)
     if path is not None:
-        from ._common import FIGURE_SUFFIXES, check_output_path
         check_output_path(path, fn, FIGURE_SUFFIXES)
     bank = _bank(weight_or_layer, fn)
     n_out, n_in, kh, kw = bank.weights.shape

@@ -81,6 +81,7 @@ class Maximization:
         ax_img, ax_curve = fig.subplots(1, 2, width_ratios=[1, 1.45])
         _show_image(ax_img, self.image)
         ax_img.set_title(f"input that excites channel {self.channel}", fontsize=10)
+        ax_img.set_xlabel("bright = high input, dark = low", fontsize=8, color="0.3")
         steps = np.arange(0, len(self.activations) + 1)
         ax_curve.plot(steps, np.concatenate([[self.start], self.activations]), color="C0", lw=1.8)
         ax_curve.axhline(self.start, color="0.6", lw=1, ls="--", label=f"start (noise): {self.start:.3g}")
@@ -278,7 +279,7 @@ def maximize_grid(model, layer, channels=None, *, path=None, columns: int | None
     results = [_result(images[i], curves[i], starts[i], name, c) for i, c in enumerate(channels)]
     cols = columns or min(len(results), 8)
     rows = math.ceil(len(results) / cols)
-    fig = new_figure(fn, (1.6 * cols + 0.4, 1.8 * rows + 0.75), layout="constrained")
+    fig = new_figure(fn, (1.6 * cols + 0.4, 1.85 * rows + 1.0), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, r in zip(axes, results):
         _show_image(ax, r.image)

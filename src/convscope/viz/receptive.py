@@ -15,8 +15,9 @@ import math
 import numpy as np
 
 from .. import _validation as V
-from ._common import as_image_batch, finish, get_layer, new_figure
+from ._common import FIGURE_SUFFIXES, as_image_batch, check_output_path, finish, get_layer, input_channels, new_figure
 from .features import _check_model, _display_image, _shape_text
+from .filters import _wrap
 
 __all__ = ["receptive_window", "receptive_field_overlay", "RECEPTIVE_COLOUR"]
 
@@ -194,11 +195,8 @@ def receptive_field_overlay(model, layer, position, image, *, path=None):
     """
     fn = "receptive_field_overlay"
     if path is not None:
-        from ._common import FIGURE_SUFFIXES, check_output_path
         check_output_path(path, fn, FIGURE_SUFFIXES)
     _check_model(model, fn)
-    from ._common import input_channels
-
     batch = as_image_batch(image, fn, input_channels(model))
     shape = batch.shape[1:]
     name, module, record = _record(model, layer, shape, fn)
@@ -271,7 +269,5 @@ def receptive_field_overlay(model, layer, position, image, *, path=None):
         if clipped:
             text += (f"; inside the image: rows {_range_text(ir0, ir1)}, cols {_range_text(ic0, ic1)} "
                      "(the rest is padding, hatched)")
-    from .filters import _wrap
-
     fig.suptitle(_wrap(text, 8.7), fontsize=9.5)
     return finish(fig, path, fn)

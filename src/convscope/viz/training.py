@@ -15,7 +15,6 @@ every frame of the animation, so a weight that grows shows a colour that deepens
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any, NamedTuple, Sequence
 
 import numpy as np
@@ -223,16 +222,17 @@ def training_curves(history, *, steps: StepRecorder | None = None, path=None):
         ``val_accuracy``.
     steps : StepRecorder, optional
         Per-batch losses and accuracies recorded during the same run, drawn faintly behind the
-        epoch points (noisy: each is one batch's).
+        epoch points (noisy: each is one batch's), with their moving mean.
     path : str or Path, optional
         Write the figure there (PNG, SVG or GIF).
 
     Returns
     -------
     matplotlib.figure.Figure
-        Two panels, loss and accuracy (%). The training points are each epoch's mean over its
-        batches (the weights changing during the epoch), plotted at the epoch's end; validation
-        is measured after the epoch.
+        Two panels, loss and accuracy (%), one point per epoch for each of training and
+        validation. A training point is the epoch's mean over its batches, measured while the
+        weights changed, so it is drawn at the middle of its epoch (``epoch - 0.5``); validation
+        is measured after the epoch, and drawn at its end.
 
     Raises
     ------
@@ -265,18 +265,24 @@ def training_curves(history, *, steps: StepRecorder | None = None, path=None):
     ax_loss, ax_acc = fig.subplots(1, 2)
     panels = [(ax_loss, "loss", 1.0, "loss"), (ax_acc, "accuracy", 100.0, "accuracy (%)")]
     per_step = steps is not None and len(steps) > 0
+    window = 0
+    if per_step:
+        positions = steps.epoch_positions()
+        window = max(1, min(len(steps) // 8, max(steps.batches) // 5))
     for ax, key, factor, ylabel in panels:
         if per_step:
             values = np.asarray(steps.losses if key == "loss" else steps.accuracies) * factor
-            ax.plot(steps.epoch_positions(), values, color="C0", alpha=0.25, lw=0.8, label="train, each batch",
-                    gid=f"batch_{key}")
+            ax.plot(positions, values, color="C0", alpha=0.22, lw=0.8, label="train, each batch", gid=f"batch_{key}")
+            if window > 1:
+                ax.plot(positions[window - 1:], _moving_mean(values, window), color="C0", alpha=0.75, lw=1.2,
+                        label=f"train, mean of the last {window} batches", gid=f"smooth_{key}")
         train = _column(records, f"train_{key}")
         val = _column(records, f"val_{key}")
         if train is not None:
-            ax.plot(epochs, train * factor, "o-", color="C0", lw=2, ms=6, label="train (mean over the epoch)",
-                    gid=f"train_{key}")
+            ax.plot(epochs - 0.5, train * factor, "o-", color="C0", lw=2, ms=7,
+                    label="train, mean over each epoch (at its middle)", gid=f"train_{key}")
         if val is not None:
-            ax.plot(epochs, val * factor, "s--", color="C1", lw=2, ms=6, label="validation (after the epoch)",
+            ax.plot(epochs, val * factor, "s--", color="C1", lw=2, ms=7, label="validation, after each epoch",
                     gid=f"val_{key}")
         if train is None and val is None and not per_step:
             ax.text(0.5, 0.5, f"no {key} recorded", ha="center", va="center", transform=ax.transAxes, color="0.4")
@@ -284,12 +290,12 @@ def training_curves(history, *, steps: StepRecorder | None = None, path=None):
         ax.set_ylabel(ylabel)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-        ax.set_xlim(0 if per_step else epochs.min() - 0.25, epochs.max() + 0.25)
+        ax.set_xlim(min(0.0, float(np.nanmin(epochs)) - 1), float(np.nanmax(epochs)) + 0.25)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8, loc="upper right" if key == "loss" else "lower right")
     ax_loss.set_ylim(bottom=0)
     lo, hi = ax_acc.get_ylim()
-    ax_acc.set_ylim(max(lo, 0), min(hi, 100.5))
+    ax_acc.set_ylim(max(lo, 0), min(hi, 102))
     ax_loss.set_title("loss (lower is better)", fontsize=10)
     ax_acc.set_title("accuracy (higher is better)", fontsize=10)
     last = records[-1]
@@ -300,6 +306,11 @@ def training_curves(history, *, steps: StepRecorder | None = None, path=None):
         summary.append(f"final training accuracy {last['train_accuracy']:.1%}")
     fig.suptitle("Training curves: " + ", ".join(summary), fontsize=11)
     return finish(fig, path, fn)
+
+
+def _moving_mean(values: np.ndarray, window: int) -> np.ndarray:
+    sums = np.cumsum(np.concatenate([[0.0], values]))
+    return (sums[window:] - sums[:-window]) / window
 
 
 # --------------------------------------------------------------------------- confusion matrix
@@ -435,13 +446,13 @@ def confusion_matrix(labels, predictions, *, class_names: Sequence[str] | None =
     norm = PowerNorm(0.5, vmin=0, vmax=top)
     im = ax.imshow(shown, cmap=MAGNITUDE_CMAP, norm=norm, interpolation="nearest")
     bar = fig.colorbar(im, ax=ax, shrink=0.8)
-    bar.set_label("share of the true class (%)" if normalize else "count")
+    bar.set_label(("share of the true class (%)" if normalize else "count") + ", square-root colour scale")
     if k <= 30:
         size = 9 if k <= 12 else 7 if k <= 20 else 5
         for t in range(k):
             for p in range(k):
                 value = shown[t, p]
-                text = (f"{value:.0f}" if value >= 9.5 or value == 0 else f"{value:.1f}") if normalize else \
+                text = (f"{value:.0f}" if value >= 9.5 or abs(value - round(value)) < 0.05 else f"{value:.1f}") if normalize else \
                     f"{counts[t, p]:d}"
                 bright = norm(value) > 0.6
                 ax.text(p, t, text, ha="center", va="center", fontsize=size,
@@ -462,41 +473,51 @@ def confusion_matrix(labels, predictions, *, class_names: Sequence[str] | None =
 
 # --------------------------------------------------------------------------- filter evolution
 
-_TILE = 48              # target tile size in pixels
-_GAP = 4
+_GAP = 6
 _MAX_FILTERS, _MAX_INPUTS = 32, 16
+_HEADER = 62            # title, snapshot label, progress track
 
 
 class _Layout:
-    """Where everything sits in a frame: tiles of (O, I, kH, kW) weights, header, colour bar."""
+    """Where everything sits in a frame: one or two panels (weights; change since the first
+    snapshot) of (O, I, kH, kW) tiles, each with a heading and a colour bar below."""
 
-    def __init__(self, shape: tuple[int, ...]):
+    def __init__(self, shape: tuple[int, ...], panels: int):
         o, i, kh, kw = shape
+        self.panels = panels
         self.filters, self.inputs = min(o, _MAX_FILTERS), min(i, _MAX_INPUTS)
         self.hidden = (o - self.filters, i - self.inputs)
-        self.kh, self.kw = kh, kw
-        self.px = max(1, _TILE // max(kh, kw))                       # screen pixels per weight
+        if self.inputs == 1:                          # one input channel: a near-square grid of filters
+            per_row = max(1, math.ceil(math.sqrt(self.filters * 1.6)))
+            self.rows = math.ceil(self.filters / per_row)
+            self.cols = math.ceil(self.filters / self.rows)
+        else:                                         # a row per filter, a column per input channel
+            self.rows, self.cols = self.filters, self.inputs
+        self.label_h = 15 if self.inputs == 1 else 0  # the filter's number above each tile
+        self.row_label_w = 24 if self.inputs > 1 else 0
+        self.col_label_h = 15 if self.inputs > 1 else 0
+        target = min(64, max(12, 660 // self.rows - _GAP - self.label_h))
+        self.px = max(1, target // max(kh, kw))       # screen pixels per weight
         self.tile_h, self.tile_w = kh * self.px, kw * self.px
-        if self.inputs == 1:                                          # one channel: a near-square grid
-            self.cols = min(self.filters, max(1, math.ceil(math.sqrt(self.filters * 1.6))))
-            self.rows = math.ceil(self.filters / self.cols)
-        else:                                                         # a row per filter, a column per input
-            self.cols, self.rows = self.inputs, self.filters
-        self.left, self.top = 16, 64 if self.inputs > 1 else 50
-        grid_w = self.cols * (self.tile_w + _GAP) - _GAP
-        grid_h = self.rows * (self.tile_h + _GAP) - _GAP
-        self.width = max(grid_w + 2 * self.left, 360)
-        self.left = (self.width - grid_w) // 2
-        self.bar_top = self.top + grid_h + 14
-        self.height = self.bar_top + 38
+        self.cell_w, self.cell_h = self.tile_w + _GAP, self.tile_h + _GAP + self.label_h
+        grid_w = self.row_label_w + self.cols * self.cell_w - _GAP
+        self.panel_w = max(grid_w, 250)
+        self.grid_offset = (self.panel_w - grid_w) // 2 + self.row_label_w
+        self.margin, self.panel_gap = 16, 36
+        self.width = 2 * self.margin + panels * self.panel_w + (panels - 1) * self.panel_gap
+        self.heading_top = _HEADER
+        self.grid_top = _HEADER + 22 + self.col_label_h + self.label_h
+        self.bar_top = self.grid_top + self.rows * self.cell_h - _GAP - self.label_h + 16
+        self.height = self.bar_top + 42
 
-    def tile_origin(self, f: int, c: int) -> tuple[int, int]:
-        """(x, y) of the top-left pixel of filter ``f``'s input channel ``c``."""
-        if self.inputs == 1:
-            r, col = divmod(f, self.cols)
-        else:
-            r, col = f, c
-        return self.left + col * (self.tile_w + _GAP), self.top + r * (self.tile_h + _GAP)
+    def panel_left(self, panel: int) -> int:
+        return self.margin + panel * (self.panel_w + self.panel_gap)
+
+    def tile_origin(self, f: int, c: int, panel: int = 0) -> tuple[int, int]:
+        """(x, y) of the top-left pixel of filter ``f``'s input channel ``c`` in ``panel``."""
+        r, col = divmod(f, self.cols) if self.inputs == 1 else (f, c)
+        return (self.panel_left(panel) + self.grid_offset + col * self.cell_w,
+                self.grid_top + r * self.cell_h)
 
 
 def _lut():
@@ -535,75 +556,100 @@ def _as_weights(weight, fn: str, where: str) -> np.ndarray:
     return w.astype(np.float64)
 
 
-def _render_frame(weights: np.ndarray, limit: float, layout: _Layout, lut: np.ndarray, title: str,
-                  label: str, progress: float, fonts):
+def _render_frame(panels, layout: _Layout, lut: np.ndarray, title: str, label: str, progress: float, fonts):
+    """One frame. ``panels``: (weights (O, I, kH, kW), limit, heading, bar caption) for each panel."""
     from PIL import Image, ImageDraw
 
     canvas = np.full((layout.height, layout.width, 3), 255, np.uint8)
-    idx = np.clip(np.rint((weights / limit + 1) * 127.5), 0, 255).astype(np.int64)
-    for f in range(layout.filters):
-        for c in range(layout.inputs):
-            x, y = layout.tile_origin(f, c)
-            tile = lut[np.kron(idx[f, c], np.ones((layout.px, layout.px), np.int64))]
-            canvas[y:y + layout.tile_h, x:x + layout.tile_w] = tile
-    # colour bar: -limit .. +limit, the same on every frame
-    bar_w = min(layout.width - 120, 260)
-    x0, y0 = (layout.width - bar_w) // 2, layout.bar_top
-    canvas[y0:y0 + 10, x0:x0 + bar_w] = lut[np.linspace(0, 255, bar_w).round().astype(np.int64)][None]
-    # progress line under the header: how far through the recorded training this frame is
+    for p, (weights, limit, _, _) in enumerate(panels):
+        idx = np.clip(np.rint((weights / limit + 1) * 127.5), 0, 255).astype(np.int64)
+        block = np.ones((layout.px, layout.px), np.int64)
+        for f in range(layout.filters):
+            for c in range(layout.inputs):
+                x, y = layout.tile_origin(f, c, p)
+                canvas[y - 1:y + layout.tile_h + 1, x - 1:x + layout.tile_w + 1] = 150      # a thin frame
+                canvas[y:y + layout.tile_h, x:x + layout.tile_w] = lut[np.kron(idx[f, c], block)]
+        left = layout.panel_left(p)
+        bar_w = min(layout.panel_w - 90, 240)
+        x0 = left + (layout.panel_w - bar_w) // 2
+        canvas[layout.bar_top:layout.bar_top + 10, x0:x0 + bar_w] = \
+            lut[np.linspace(0, 255, bar_w).round().astype(np.int64)][None]
     image = Image.fromarray(canvas)
     draw = ImageDraw.Draw(image)
-    big, small = fonts
-    draw.text((layout.width // 2, 6), title, fill=(20, 20, 20), font=big, anchor="ma")
-    draw.text((layout.width // 2, 26), label, fill=(60, 60, 60), font=small, anchor="ma")
-    track_w = layout.width - 32
-    draw.rectangle((16, 42, 16 + track_w, 44), fill=(225, 225, 225))
-    draw.rectangle((16, 42, 16 + round(track_w * progress), 44), fill=(90, 90, 90))
-    if layout.inputs > 1:
-        draw.text((layout.left, layout.top - 14), "each row: one filter; each column: one input channel",
-                  fill=(90, 90, 90), font=small)
-    draw.rectangle((x0 - 1, y0 - 1, x0 + bar_w, y0 + 10), outline=(120, 120, 120))
-    draw.text((x0 - 6, y0 + 5), f"{-limit:.2g}", fill=(40, 40, 40), font=small, anchor="rm")
-    draw.text((x0 + bar_w + 6, y0 + 5), f"+{limit:.2g}", fill=(40, 40, 40), font=small, anchor="lm")
-    draw.text((layout.width // 2, y0 + 13), "weight (blue negative, white 0, red positive)", fill=(80, 80, 80),
-              font=small, anchor="ma")
+    big, small, tiny = fonts
+    ink, grey = (25, 25, 25), (95, 95, 95)
+    draw.text((layout.width // 2, 6), title, fill=ink, font=big, anchor="ma")
+    draw.text((layout.width // 2, 28), label, fill=(55, 55, 55), font=small, anchor="ma")
+    track = (layout.margin, 48, layout.width - layout.margin, 51)
+    draw.rectangle(track, fill=(226, 226, 226))
+    draw.rectangle((track[0], track[1], track[0] + round((track[2] - track[0]) * progress), track[3]),
+                   fill=(80, 80, 80))
+    for p, (_, limit, heading, caption) in enumerate(panels):
+        left = layout.panel_left(p)
+        centre = left + layout.panel_w // 2
+        draw.text((centre, layout.heading_top), heading, fill=ink, font=small, anchor="ma")
+        for f in range(layout.filters):
+            x, y = layout.tile_origin(f, 0, p)
+            if layout.inputs == 1:
+                draw.text((x + layout.tile_w // 2, y - 3), f"{f}", fill=grey, font=tiny, anchor="mb")
+            else:
+                draw.text((x - 5, y + layout.tile_h // 2), f"{f}", fill=grey, font=tiny, anchor="rm")
+        if layout.inputs > 1:
+            for c in range(layout.inputs):
+                x, y = layout.tile_origin(0, c, p)
+                draw.text((x + layout.tile_w // 2, y - 3), f"{c}", fill=grey, font=tiny, anchor="mb")
+        bar_w = min(layout.panel_w - 90, 240)
+        x0, y0 = left + (layout.panel_w - bar_w) // 2, layout.bar_top
+        draw.rectangle((x0 - 1, y0 - 1, x0 + bar_w, y0 + 10), outline=(130, 130, 130))
+        draw.text((x0 - 6, y0 + 5), f"{-limit:.2g}", fill=ink, font=small, anchor="rm")
+        draw.text((x0 + bar_w + 6, y0 + 5), f"+{limit:.2g}", fill=ink, font=small, anchor="lm")
+        draw.text((centre, y0 + 15), caption, fill=grey, font=tiny, anchor="ma")
     return image
 
 
-def filter_evolution(snapshots, *, path=None, duration: int = 250, hold: int = 1500, title: str | None = None):
+def filter_evolution(snapshots, *, path=None, duration: int = 250, hold: int = 1500, show_change: bool = True,
+                     title: str | None = None):
     """An animation (GIF) of a conv layer's filters changing during training.
 
-    Each frame is a grid of the layer's filters at one snapshot, labelled with its step and
-    epoch, with a bar showing how far through training it is. All frames share one symmetric
-    colour scale, ``-m .. +m`` with ``m`` the largest ``|weight|`` of any snapshot, so a weight
-    that grows deepens in colour and one that stays put keeps its colour. Frames are drawn with
-    NumPy and Pillow (a colour look-up table and integer upscaling), not one figure each.
+    Each frame shows the layer's filters at one snapshot, labelled with its step and epoch,
+    under a bar showing how far through training it is. Beside them (``show_change``), each
+    weight's change since the first snapshot: early in training the change is small beside the
+    weights themselves and easier to see on its own. Every frame shares one symmetric colour
+    scale per panel, ``-m .. +m`` with ``m`` the largest ``|value|`` in any snapshot, so a weight
+    that grows deepens in colour and one that stays put keeps its colour (blue negative, white
+    zero, red positive, :data:`SIGNED_CMAP`). The frames are drawn with NumPy and Pillow (a
+    colour look-up table and integer upscaling of each weight to a square), not one matplotlib
+    figure each.
 
     Parameters
     ----------
     snapshots : FilterEvolution or sequence of Snapshot or of arrays
-        The callback after training, its ``.snapshots``, or weight arrays ((O, I, kH, kW) each,
-        all of one shape), one frame each.
+        The callback after training, its ``.snapshots``, or weight arrays ((O, I, kH, kW),
+        (O, I, k) or one (kH, kW) filter each, all of one shape), one frame each.
     path : str or Path, optional
         Write the animation there (``.gif``; ``.png`` writes the first frame only).
     duration : int
         Milliseconds per frame.
     hold : int
-        Milliseconds the last frame stays (so the trained filters can be looked at).
+        Milliseconds the last frame stays, so the trained filters can be looked at.
+    show_change : bool
+        Add the panel of changes since the first snapshot.
     title : str, optional
         The heading; default names the layer.
 
     Returns
     -------
     PIL.Image.Image
-        An animated image with one frame per snapshot (``n_frames``, ``seek(i)``). With more than
-        32 filters or 16 input channels, the first ones are shown (the label says so).
+        An animated image with one frame per snapshot (``n_frames``, ``seek(i)``). A layer with
+        one input channel shows its filters in a grid, numbered; one with several shows a row
+        per filter and a column per input channel. Beyond 32 filters or 16 input channels the
+        first ones are shown (the heading says so).
 
     Raises
     ------
     ValueError
-        No snapshots, snapshots of different shapes or not conv weights, non-positive
-        durations, a bad ``path`` suffix.
+        No snapshots, snapshots of different shapes, not conv weights or not finite,
+        non-positive durations, a bad ``path`` suffix.
     TypeError
         ``snapshots`` of the wrong kind.
 
@@ -636,10 +682,9 @@ def filter_evolution(snapshots, *, path=None, duration: int = 250, hold: int = 1
     for k, snap in enumerate(snapshots):
         if isinstance(snap, Snapshot):
             w = _as_weights(snap.weight, fn, f"snapshot {k}")
-            step, epoch = snap.step, snap.epoch
-            where = "before training" if step == 0 else f"epoch {epoch}"
-            labels.append(f"after step {step:,} ({where})" if step else "step 0 (before training)")
-            steps.append(step)
+            labels.append(f"after step {snap.step:,} (epoch {snap.epoch})" if snap.step
+                          else "step 0 (before training)")
+            steps.append(snap.step)
         else:
             w = _as_weights(snap, fn, f"snapshot {k}")
             labels.append(f"snapshot {k + 1} of {len(snapshots)}")
@@ -649,9 +694,11 @@ def filter_evolution(snapshots, *, path=None, duration: int = 250, hold: int = 1
                              f"snapshot {k} is {w.shape}")
         weights.append(w)
     limit = symmetric_limit(weights)
-    layout = _Layout(weights[0].shape)
+    changes = [w - weights[0] for w in weights]
+    change_limit = symmetric_limit(changes)
+    layout = _Layout(weights[0].shape, 2 if show_change else 1)
     lut = _lut()
-    fonts = (_font(15), _font(12))
+    fonts = (_font(16), _font(13), _font(11))
     o, i = weights[0].shape[:2]
     heading = title if title is not None else (
         f"Filters of layer {layer_name!r} during training" if layer_name else "Filters during training")
@@ -659,9 +706,16 @@ def filter_evolution(snapshots, *, path=None, duration: int = 250, hold: int = 1
         heading += f" (first {layout.filters} of {o} filters" + (
             f", {layout.inputs} of {i} inputs)" if layout.hidden[1] else ")")
     first, last = steps[0], steps[-1]
-    frames = [_render_frame(w, limit, layout, lut, heading, label,
-                            (s - first) / (last - first) if last > first else 1.0, fonts)
-              for w, label, s in zip(weights, labels, steps)]
+    since = labels[0].split(" (")[0].replace("after ", "")
+    frames = []
+    for w, change, label, s in zip(weights, changes, labels, steps):
+        panels = [(w, limit, "weights", "weight: blue < 0 < red")]
+        if show_change:
+            panels.append((change, change_limit, f"change since {since}", "change: blue down, red up"))
+        progress = (s - first) / (last - first) if last > first else 1.0
+        if layout.inputs > 1:
+            label += "   \u00b7   row: filter, column: input channel"
+        frames.append(_render_frame(panels, layout, lut, heading, label, progress, fonts))
     durations = [duration] * len(frames)
     durations[-1] = max(hold, duration)
     gif = animation(frames, durations, fn)
