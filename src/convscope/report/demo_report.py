@@ -126,8 +126,8 @@ def _classic_filters(page: Page) -> None:
     pattern = patterns.checkerboard(192, square=24)
     s = page.section("classic-filters", "2. Classic filters, designed by hand",
                      f"Each kernel is a small array of weights; sliding it over an image computes a weighted sum "
-                     f"at every pixel. Here on {where} and on a checkerboard, with the kernel shown on the "
-                     f"diverging colour map (blue negative, white 0, red positive). filters.describe() explains each "
+                     f"at every pixel. Here on {where} and on a checkerboard, with a signed kernel shown on the "
+                     f"diverging colour map (blue negative, white 0, red positive) and a non-negative one in grey. filters.describe() explains each "
                      f"kernel from its numbers alone.")
     magnitude, _ = filters.gradient(photo)
     s.figure(show_images({"photograph": photo, "Sobel gradient magnitude": filters.display.to_display(magnitude, "rescale")},
