@@ -136,3 +136,121 @@ def test_cli_never_overwrites_a_run_without_force(tmp_path):
     done = subprocess.run(_train_cmd(out), capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "pass --resume to continue it or --force" in done.stderr
     assert (out / "checkpoint.npz").read_bytes() == b"precious"
+
+
+class _Calls:
+    """A callback that writes down every call it gets."""
+
+    def __init__(self):
+        self.calls = []
+
+    def on_train_begin(self, model):
+        self.calls.append(("begin",))
+
+    def on_batch_end(self, model, step, epoch, batch, loss, accuracy):
+        assert isinstance(loss, float) and 0.0 <= accuracy <= 1.0
+        self.calls.append(("batch", step, epoch, batch))
+
+    def on_epoch_end(self, model, epoch, record):
+        self.calls.append(("epoch", epoch, record))
+
+    def on_train_end(self, model, history):
+        self.calls.append(("end", history))
+
+
+class _OnlyEpochs:
+    def __init__(self):
+        self.epochs = []
+
+    def on_epoch_end(self, model, epoch, record):
+        self.epochs.append(epoch)
+
+
+def test_callbacks_are_called_in_order_with_the_right_counts(capsys):
+    convscope.manual_seed(0)
+    train, _ = loaders(limit=64, batch_size=16)                  # 4 batches an epoch
+    model = models.lenet5()
+    calls, epochs_only = _Calls(), _OnlyEpochs()
+    history = fit(model, train, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.01), 2, progress=False,
+                  callbacks=[calls, epochs_only])
+    kinds = [c[0] for c in calls.calls]
+    assert kinds == ["begin"] + ["batch"] * 4 + ["epoch"] + ["batch"] * 4 + ["epoch"] + ["end"]
+    batches = [c[1:] for c in calls.calls if c[0] == "batch"]
+    assert batches == [(s, 1 + (s - 1) // 4, 1 + (s - 1) % 4) for s in range(1, 9)]
+    epoch_calls = [c for c in calls.calls if c[0] == "epoch"]
+    assert [c[1] for c in epoch_calls] == [1, 2] and [c[2] for c in epoch_calls] == history.epochs
+    assert calls.calls[-1][1] is history
+    assert epochs_only.epochs == [1, 2]                          # a callback lacking methods is fine
+
+
+def test_callbacks_leave_a_resumed_run_exact_and_count_steps_on(tmp_path):
+    def run(epochs, path, resume=False, callbacks=()):
+        convscope.manual_seed(7)
+        train, _ = loaders(limit=128, seed=3, batch_size=32)
+        model = models.small_vgg(width=4, dropout=0.5)
+        opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        fit(model, train, nn.CrossEntropyLoss(), opt, epochs, checkpoint=path, resume=resume, progress=False,
+            callbacks=callbacks)
+        return model.state_dict()
+
+    plain = run(2, tmp_path / "plain.npz")
+    watched = run(2, tmp_path / "watched.npz", callbacks=[_Calls()])
+    run(1, tmp_path / "resumed.npz", callbacks=[_Calls()])
+    later = _Calls()
+    resumed = run(2, tmp_path / "resumed.npz", resume=True, callbacks=[later])
+    for key in plain:
+        np.testing.assert_array_equal(watched[key], plain[key], err_msg=key)
+        np.testing.assert_array_equal(resumed[key], plain[key], err_msg=key)
+    assert [c[1] for c in later.calls if c[0] == "batch"] == [5, 6, 7, 8]     # the run's steps go on
+
+
+def test_callbacks_that_are_not_callbacks_are_refused_before_training():
+    model = models.lenet5()
+    train, _ = loaders(limit=16)
+    opt = optim.SGD(model.parameters(), lr=0.01)
+    with pytest.raises(TypeError, match=r"callbacks expects a list or tuple of callbacks, but got one _Calls"):
+        fit(model, train, nn.CrossEntropyLoss(), opt, 1, progress=False, callbacks=_Calls())
+    with pytest.raises(TypeError, match=r"callbacks expects objects with at least one of the methods on_train_begin"):
+        fit(model, train, nn.CrossEntropyLoss(), opt, 1, progress=False, callbacks=[print])
+
+
+def _progress_output(monkeypatch, progress, tty, have_tqdm=True):
+    import io as std_io
+
+    import convscope.train as train_module
+
+    class Stream(std_io.StringIO):
+        def isatty(self):
+            return tty
+
+    if not have_tqdm:
+        monkeypatch.setattr(train_module, "_tqdm", lambda: None)
+    convscope.manual_seed(0)
+    train, test = loaders(limit=64, batch_size=16)
+    model = models.lenet5()
+    stream = Stream()
+    fit(model, train, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.01), 2, val_loader=test,
+        progress=progress, stream=stream)
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize("progress, tty", [(False, True), (None, False)])
+def test_without_a_live_bar_there_is_one_summary_line_per_epoch(monkeypatch, progress, tty):
+    out = _progress_output(monkeypatch, progress, tty)
+    lines = out.splitlines()
+    assert "\r" not in out and len(lines) == 2
+    assert lines[0].startswith("epoch 1/2  4/4 batches  loss ") and "val_acc" in lines[1] and "img/s" in lines[1]
+
+
+@pytest.mark.parametrize("progress, tty", [(True, False), (None, True)])
+def test_on_a_terminal_tqdm_draws_a_live_bar_that_ends_with_the_summary(monkeypatch, progress, tty):
+    pytest.importorskip("tqdm")
+    out = _progress_output(monkeypatch, progress, tty)
+    assert "\r" in out and "4/4" in out and "img/s=" in out
+    finals = [chunk for chunk in out.replace("\n", "\r").split("\r") if "val_acc=" in chunk]
+    assert [c.split(":")[0] for c in finals] == ["epoch 1/2", "epoch 2/2"]
+
+
+def test_without_tqdm_a_terminal_gets_the_summary_lines(monkeypatch):
+    out = _progress_output(monkeypatch, True, True, have_tqdm=False)
+    assert "\r" not in out and len(out.splitlines()) == 2 and "val_acc" in out

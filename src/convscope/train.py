@@ -8,6 +8,11 @@ with everything the next epoch depends on: weights and buffers, optimizer and sc
 convscope's global random generator (dropout) and the loader's seed (its shuffling order for epoch
 ``e`` is a function of the seed and ``e``). ``fit(..., resume=True)`` continues from it and gives
 the same result as a run that was never interrupted; a run killed mid-epoch loses only that epoch.
+
+Progress: on a terminal, a live bar from :mod:`tqdm` (an optional dependency, imported only when
+a bar is drawn); in a log, or without tqdm, one summary line per epoch. Callbacks (``fit(...,
+callbacks=[...])``, protocol in :func:`fit`) watch the run: the per-step recorder and the filter
+snapshots of :mod:`convscope.viz.training` are two.
 """
 
 from __future__ import annotations

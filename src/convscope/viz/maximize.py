@@ -279,7 +279,7 @@ def maximize_grid(model, layer, channels=None, *, path=None, columns: int | None
     results = [_result(images[i], curves[i], starts[i], name, c) for i, c in enumerate(channels)]
     cols = columns or min(len(results), 8)
     rows = math.ceil(len(results) / cols)
-    fig = new_figure(fn, (1.6 * cols + 0.4, 1.85 * rows + 1.0), layout="constrained")
+    fig = new_figure(fn, (max(1.6 * cols + 0.4, 5.0), 1.85 * rows + 0.9), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, r in zip(axes, results):
         _show_image(ax, r.image)
@@ -287,9 +287,8 @@ def maximize_grid(model, layer, channels=None, *, path=None, columns: int | None
     for ax in axes[len(results):]:
         ax.set_axis_off()
     fig.suptitle(f"Inputs that most excite channels of layer {name!r}", fontsize=11)
-    fig.supxlabel(f"under each channel: its mean positive activation on the starting noise \u2192 after "
-                  f"{options['steps']} steps\n(bright = high input, dark = low; each image scaled to its own range)",
-                  fontsize=8, color="0.3")
+    fig.supxlabel(f"numbers: mean positive activation, starting noise \u2192 after {options['steps']} steps\n"
+                  f"(bright = high input, dark = low; each image scaled to its own range)", fontsize=8, color="0.3")
     fig.maximizations = results
     return finish(fig, path, fn)
 

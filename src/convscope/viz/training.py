@@ -452,8 +452,12 @@ def confusion_matrix(labels, predictions, *, class_names: Sequence[str] | None =
         for t in range(k):
             for p in range(k):
                 value = shown[t, p]
-                text = (f"{value:.0f}" if value >= 9.5 or abs(value - round(value)) < 0.05 else f"{value:.1f}") if normalize else \
-                    f"{counts[t, p]:d}"
+                if not normalize:
+                    text = f"{counts[t, p]:d}"
+                elif value >= 9.5 or abs(value - round(value)) < 0.05:
+                    text = f"{value:.0f}"
+                else:
+                    text = f"{value:.1f}"
                 bright = norm(value) > 0.6
                 ax.text(p, t, text, ha="center", va="center", fontsize=size,
                         color="black" if bright else ("white" if counts[t, p] else "0.45"),
