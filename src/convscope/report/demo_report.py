@@ -399,7 +399,7 @@ def build_demo_report(out_dir="demo-report", *, epochs: int = 3, seed: int = 0, 
     Examples
     --------
     >>> report = build_demo_report("demo-report", epochs=1)   # doctest: +SKIP
-    >>> report.path.name
+    >>> report.path.name                                       # doctest: +SKIP
     'index.html'
     """
     from .. import __version__
