@@ -270,18 +270,6 @@ def _load_input(spec: str):
     return read_image(spec)
 
 
-def _auto_display(kernels) -> tuple[str, str]:
-    """The display method for --display auto, and why."""
-    import numpy as np
-
-    sums = [(float(k.sum()), float(np.abs(k).sum())) for _, k in kernels]
-    if any(abs(total) <= 1e-9 * max(size, 1.0) for total, size in sums):
-        return "abs", "a zero-sum kernel gives signed responses: |response| scaled to 0..255"
-    if all(abs(total - 1.0) <= 1e-6 for total, _ in sums):
-        return "clip", "kernels summing to 1 keep the image's range: values clipped to 0..255"
-    return "rescale", "min..max scaled to 0..255"
-
-
 def _apply(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -324,7 +312,9 @@ def _apply(args: argparse.Namespace) -> int:
         except (ValueError, TypeError) as exc:
             return _fail("apply", f"filter {label}: {exc}")
     if args.display == "auto":
-        method, why = _auto_display(kernels)
+        from .filters.display import auto_method
+
+        method, why = auto_method([k for _, k in kernels])
     else:
         method, why = args.display, "as asked"
     picture = to_display(result, method)

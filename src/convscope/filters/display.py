@@ -12,12 +12,31 @@ import numpy as np
 
 from .._validation import as_float_array
 
-__all__ = ["to_display", "gradient", "luminance", "DISPLAY_METHODS", "GRADIENT_KINDS"]
+__all__ = ["to_display", "auto_method", "gradient", "luminance", "DISPLAY_METHODS", "GRADIENT_KINDS"]
 
 DISPLAY_METHODS = ("abs", "clip", "rescale")
 GRADIENT_KINDS = ("sobel", "prewitt", "scharr")
 # ITU-R BT.601 luma weights for R, G, B (the same as Pillow's convert("L")).
 _BT601 = np.array([0.299, 0.587, 0.114])
+
+
+def auto_method(kernels) -> tuple[str, str]:
+    """The :func:`to_display` method that suits the result of filtering with ``kernels``, and why.
+
+    ``'abs'`` when a kernel sums to 0 (signed responses: edges, Laplacians), ``'clip'`` when every
+    kernel sums to 1 (blurs and sharpening keep the image's range), ``'rescale'`` otherwise.
+
+    Examples
+    --------
+    >>> auto_method([np.array([[-1.0, 0.0, 1.0]])])[0], auto_method([np.full((3, 3), 1 / 9)])[0]
+    ('abs', 'clip')
+    """
+    sums = [(float(np.sum(k)), float(np.abs(k).sum())) for k in kernels]
+    if any(abs(total) <= 1e-9 * max(size, 1.0) for total, size in sums):
+        return "abs", "a zero-sum kernel gives signed responses: |response| scaled to 0..255"
+    if all(abs(total - 1.0) <= 1e-6 for total, _ in sums):
+        return "clip", "kernels summing to 1 keep the image's range: values clipped to 0..255"
+    return "rescale", "min..max scaled to 0..255"
 
 
 def to_display(array, method: str = "rescale") -> np.ndarray:

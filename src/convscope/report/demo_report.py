@@ -97,15 +97,10 @@ _CLASSIC = (
 
 
 def _display(result: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """The CLI's --display auto: |response| for zero-sum kernels, clipped for sum-1, else rescaled."""
-    from ..filters.display import to_display
+    """uint8 for the page, mapped as ``convscope apply --display auto`` maps it."""
+    from ..filters.display import auto_method, to_display
 
-    total, size = float(kernel.sum()), float(np.abs(kernel).sum())
-    if abs(total) <= 1e-9 * max(size, 1.0):
-        return to_display(result, "abs")
-    if abs(total - 1.0) <= 1e-6:
-        return to_display(result, "clip")
-    return to_display(result, "rescale")
+    return to_display(result, auto_method([kernel])[0])
 
 
 def _photograph() -> tuple[np.ndarray, str]:
