@@ -80,15 +80,17 @@ def test_sigkill_mid_epoch_then_resume_loses_only_that_epoch(tmp_path):
     checkpoint = victim / "checkpoint.npz"
     deadline = time.time() + 240
     while not checkpoint.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
+        time.sleep(0.01)
     assert checkpoint.exists(), "no checkpoint after the first epoch"
-    time.sleep(0.5)                                        # into epoch 2 (an epoch takes seconds)
+    # Kill as soon as the first checkpoint is there: epoch 2 is under way. How far the run gets
+    # before the signal lands depends on the machine, so the test asks only that it did not finish.
     assert proc.poll() is None, "training ended before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL
     state = load_checkpoint(checkpoint)                    # never half-written: it loads
-    assert state["epoch"] == 1                             # only the epoch in progress is lost
+    assert state["epoch"] in (1, 2)                        # a whole epoch; only the one in progress is lost
+    assert not (victim / "model.npz").exists()
     done = subprocess.run(_train_cmd(victim, "--resume"), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     want, got = io.load_state_dict(reference / "model.npz"), io.load_state_dict(victim / "model.npz")
