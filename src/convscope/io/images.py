@@ -4,12 +4,15 @@ An image is a ``uint8`` array of shape ``(H, W)`` (grayscale), ``(H, W, 3)`` (RG
 ``(H, W, 4)`` (RGB with alpha), row 0 at the top, as Pillow, OpenCV (after BGR -> RGB),
 scikit-image and Matplotlib hold them.
 
-Reading is guarded: a file whose header declares more than ``max_pixels`` pixels is refused
-before any pixel data is decoded (a "decompression bomb": a few kilobytes of PNG can declare a
-picture of billions of pixels), and a truncated or corrupt file is a ``ValueError`` naming the file,
-not a traceback from inside Pillow. Writing is atomic and never overwrites an existing file unless
-asked: the encoded image goes to a temporary file in the same directory, which is then linked or
-renamed into place, so a crash leaves either no file or the complete one.
+Reading is guarded: a file whose header declares more than ``max_pixels`` pixels, or pixel data
+of more than ``max_bytes`` bytes, is refused before any pixel data is decoded (a "decompression
+bomb": a few kilobytes of PNG can declare a picture of billions of pixels); only regular files
+are opened (a FIFO would block the read forever, a device could stream without end); and a
+truncated or corrupt file is a ``ValueError`` naming the file, not a traceback from inside Pillow.
+
+Writing is atomic and never overwrites an existing file unless asked: the encoded image goes to a
+temporary file in the same directory, which is then linked or renamed into place, so a crash
+leaves either no file or the complete one.
 
 Pillow is imported when a function is called, so ``import convscope`` works without it.
 """
@@ -17,7 +20,9 @@ Pillow is imported when a function is called, so ``import convscope`` works with
 from __future__ import annotations
 
 import io
+import os
 import re
+import stat
 import struct
 import threading
 import warnings
@@ -28,11 +33,16 @@ import numpy as np
 
 from .._validation import check_int
 from .._files import atomic_write
+from .native import _file_kind
 
-__all__ = ["read_image", "write_image", "DEFAULT_MAX_PIXELS"]
+__all__ = ["read_image", "write_image", "DEFAULT_MAX_PIXELS", "DEFAULT_MAX_BYTES"]
 
 #: Default limit for :func:`read_image`: 64 megapixels (an 8192 x 8192 image), 192 MiB as RGB.
 DEFAULT_MAX_PIXELS = 64 * 1024 * 1024
+#: Default bound on the bytes of pixel data :func:`read_image` lets Pillow decode (height x width x
+#: bands x bytes per band, from the header): 1 GiB. Within the default pixel limit no file reaches
+#: it (Pillow's modes take at most 4 bytes a pixel); it still holds when ``max_pixels`` is raised.
+DEFAULT_MAX_BYTES = 2**30
 
 #: File suffixes :func:`write_image` understands, and the Pillow format each selects.
 SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
@@ -85,7 +95,49 @@ def _decode(img, mode: str | None) -> np.ndarray:
     return np.array(img.convert(mode), dtype=np.uint8)
 
 
-def read_image(path, *, mode: str | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def _decoded_bytes(img) -> tuple[int, int, int]:
+    """(bands, bytes per band, total bytes) of the pixel data Pillow will decode for ``img``."""
+    from PIL import ImageMode
+
+    try:
+        info = ImageMode.getmode(img.mode)
+        bands, per_band = len(info.bands), np.dtype(info.typestr).itemsize
+    except (KeyError, TypeError, ValueError):          # a mode Pillow cannot describe: assume the widest
+        bands, per_band = 4, 4
+    width, height = img.size
+    return bands, per_band, width * height * bands * per_band
+
+
+def _open_regular(path: Path, fn: str):
+    """Open ``path`` for binary reading if it is a regular file; raise naming what it is otherwise.
+
+    The file is opened without blocking and checked again through its descriptor, so a FIFO
+    swapped in after the first check cannot hang the read either.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{fn}: no file at {path}") from None
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(f"{fn}: path expects a regular image file, but {path} is a directory")
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{fn}: path expects a regular image file, but {path} is {_file_kind(mode)}")
+    nonblocking = getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | nonblocking)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"{fn}: path expects a regular image file, but {path} is {_file_kind(mode)}")
+        if nonblocking:
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_image(path, *, mode: str | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+               max_bytes: int | None = DEFAULT_MAX_BYTES) -> np.ndarray:
     """Read an image file (PNG, JPEG, or anything else Pillow opens) into a uint8 array.
 
     Parameters
@@ -102,6 +154,11 @@ def read_image(path, *, mode: str | None = None, max_pixels: int | None = DEFAUL
         Refuse images with more than this many pixels (height x width), checked from the header
         before any pixel data is decoded. Default :data:`DEFAULT_MAX_PIXELS` (64 megapixels).
         ``None`` removes the limit: do that only for files you trust.
+    max_bytes : int or None, optional
+        Refuse images whose pixel data, as Pillow decodes it, would take more than this many
+        bytes (height x width x bands x bytes per band: 4 for an RGBA file, 2 for a 16-bit
+        grayscale one), checked from the header like ``max_pixels``. Default
+        :data:`DEFAULT_MAX_BYTES` (1 GiB). ``None`` removes the limit.
 
     Returns
     -------
@@ -113,11 +170,14 @@ def read_image(path, *, mode: str | None = None, max_pixels: int | None = DEFAUL
     ------
     FileNotFoundError
         If there is no file at ``path``.
+    IsADirectoryError
+        If ``path`` is a directory.
     ValueError
-        If the file is not an image, is truncated or corrupt, or has more than ``max_pixels``
-        pixels; if ``mode`` is not one of the above.
+        If ``path`` is not a regular file (a FIFO, a device, a socket); the file is not an image,
+        is truncated or corrupt, or has more than ``max_pixels`` pixels or ``max_bytes`` bytes of
+        pixel data; if ``mode`` is not one of the above.
     TypeError
-        If ``max_pixels`` is not an integer or None.
+        If ``max_pixels`` or ``max_bytes`` is not an integer or None.
     ModuleNotFoundError
         If Pillow is not installed (``pip install 'convscope[images]'``).
 
@@ -139,15 +199,18 @@ def read_image(path, *, mode: str | None = None, max_pixels: int | None = DEFAUL
         raise ValueError(f"{fn}: mode expects None, 'L', 'RGB' or 'RGBA', but got {mode!r}")
     if max_pixels is not None:
         max_pixels = check_int(max_pixels, "max_pixels", fn, minimum=1)
+    if max_bytes is not None:
+        max_bytes = check_int(max_bytes, "max_bytes", fn, minimum=1)
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{fn}: no file at {path}")
-    if path.is_dir():
-        raise IsADirectoryError(f"{fn}: {path} is a directory, not an image file")
-    Image = _pillow(fn)
-    from PIL import ImageOps, UnidentifiedImageError
+    f = _open_regular(path, fn)             # the path's errors come first, whether Pillow is there or not
+    try:
+        Image = _pillow(fn)
+        from PIL import ImageOps, UnidentifiedImageError
+    except BaseException:
+        f.close()
+        raise
 
-    with open(path, "rb") as f, _PIL_LIMIT_LOCK, warnings.catch_warnings():
+    with f, _PIL_LIMIT_LOCK, warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         saved = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = max_pixels
@@ -160,6 +223,12 @@ def read_image(path, *, mode: str | None = None, max_pixels: int | None = DEFAUL
                 width, height = img.size
                 if max_pixels is not None and width * height > max_pixels:
                     raise ValueError(_too_big(fn, path, width, height, max_pixels))
+                bands, per_band, decoded = _decoded_bytes(img)
+                if max_bytes is not None and decoded > max_bytes:
+                    raise ValueError(f"{fn}: {path} is {width} x {height} pixels of {bands} band(s) of {per_band} "
+                                     f"byte(s) ({img.mode}) = {decoded:,} bytes of pixel data, more than "
+                                     f"max_bytes={max_bytes:,}; refusing to decode it (a possible decompression "
+                                     "bomb). Pass a larger max_bytes if you trust the file")
                 img.load()
                 if img.getexif().get(_EXIF_ORIENTATION, 1) != 1:
                     img = ImageOps.exif_transpose(img)
