@@ -1,7 +1,11 @@
 """``summary(model, input_shape)``: a per-layer table of shapes, parameters, MACs and receptive fields.
 
 The table comes from tracing one forward pass (see :mod:`convscope.analysis.trace`), so it shows
-what the model really does, in call order, including branches and layers called twice.
+what the model really does, in call order, including branches and layers called twice. By
+default the pass computes nothing: each op returns a zero-strided placeholder of the shape and
+dtype its forward would give (see :mod:`convscope.analysis.shape_rules`), so the summary of a
+20000x20000 input takes the memory of the parameters and well under a second per model;
+``compute=True`` runs the real forward on zeros instead, and gives the same table.
 
 Conventions
 -----------
@@ -34,6 +38,7 @@ Activation memory
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -44,7 +49,8 @@ from ..autograd import Tensor, no_grad
 from ..nn.module import Module
 from .arithmetic import _conv_out, _conv_transpose_out, _pool_out
 from .receptive import Geometry, _clean, _num
-from .trace import Call, Failure, tracing
+from .shape_rules import placeholder
+from .trace import Call, Failure, RankMismatch, tracing
 
 __all__ = ["LayerRecord", "Summary", "summary", "parse_shape"]
 
@@ -305,13 +311,29 @@ def _record(call: Call) -> LayerRecord:
 
 # --------------------------------------------------------------------------- failures
 
+def _module_rank(module: Module) -> int | None:
+    """How many spatial dims a conv or pool module works on (its weight's, its geometry tuples' or
+    its class name's ``2d``), or None for other modules."""
+    weight = getattr(module, "weight", None)
+    if getattr(module, "kernel_size", None) is not None and getattr(weight, "ndim", 0) >= 3:
+        return weight.ndim - 2
+    for attr in ("kernel_size", "stride", "padding", "dilation", "output_size"):
+        value = getattr(module, attr, None)
+        if isinstance(value, (tuple, list)) and value and all(v is None or V._is_int(v) for v in value):
+            return len(value)
+    match = re.search(r"(?:Conv|ConvTranspose|Pool)([123])d$", type(module).__name__)
+    return int(match.group(1)) if match else None
+
+
 def _no_output(module: Module, in_shape) -> tuple[str, str] | None:
     """(dim name, filled-in formula) of the first spatial dim where ``module`` leaves no output."""
     if in_shape is None or len(in_shape) < 3:
         return None
     n = len(in_shape) - 2
+    if _module_rank(module) not in (None, n):
+        return None                     # an input of the wrong rank, not one too small
     kernel, stride, padding, dilation, _ = _layer_geometry(module, n)
-    if kernel is None:
+    if kernel is None or any(isinstance(v, tuple) and len(v) != n for v in (kernel, stride, padding, dilation)):
         return None
     names = _DIM_NAMES.get(n, tuple(f"dim {i}" for i in range(n)))
     has_weight = getattr(module, "weight", None) is not None
@@ -334,8 +356,24 @@ def _no_output(module: Module, in_shape) -> tuple[str, str] | None:
     return None
 
 
-def _failure_error(failure: Failure | None, input_shape, exc: Exception) -> Exception:
+def _rank_error(module: Module | None, name: str, rank: int, input_shape) -> ValueError:
+    """The model input has more or fewer spatial dims than the conv or pool that reads it."""
+    where = f"{name or '(model)'}" + (f" ({type(module).__name__})" if module is not None else "")
+    names = ", ".join(_DIM_NAMES.get(rank, tuple(f"dim {i}" for i in range(rank))))
+    sample = tuple(input_shape[1:])
+    return ValueError(f"summary: input_shape expects {rank + 1} sizes (C, {names}) for {where}, a {rank}-D layer "
+                      f"that reads the model input, but got {len(sample)}: {sample}")
+
+
+def _failure_error(failure: Failure | None, input_shape, exc: Exception,
+                   mismatch: RankMismatch | None = None) -> Exception:
     shape = _x(input_shape[1:])
+    if mismatch is not None:
+        return _rank_error(mismatch.module, mismatch.name, mismatch.rank, input_shape)
+    if failure is not None and failure.input_shape == tuple(input_shape):
+        rank = _module_rank(failure.module)
+        if rank is not None and len(input_shape) - 2 != rank:
+            return _rank_error(failure.module, failure.name, rank, input_shape)
     if failure is None:
         return _same_kind(exc, f"summary: the forward pass on input {shape} failed outside any module: {exc}")
     where = f"{failure.name or '(model)'} ({type(failure.module).__name__})"
@@ -391,7 +429,7 @@ def parse_shape(text, fn: str = "parse_shape", name: str = "input_shape") -> tup
     return tuple(int(v) for v in values)
 
 
-def summary(model: Module, input_shape, batch_size: int = 1, dtype=np.float32) -> Summary:
+def summary(model: Module, input_shape, batch_size: int = 1, dtype=np.float32, *, compute: bool = False) -> Summary:
     """Trace one forward pass and tabulate every layer: shapes, params, MACs, receptive fields.
 
     Parameters
@@ -405,6 +443,11 @@ def summary(model: Module, input_shape, batch_size: int = 1, dtype=np.float32) -
         are for the whole batch.
     dtype : numpy floating dtype
         Of the traced input.
+    compute : bool
+        False (the default): a shape-only pass that computes nothing; every op's output is a
+        zero-strided placeholder of the shape and dtype its forward would return, so any input
+        size takes the memory of the parameters alone. True: run the real forward on zeros (the
+        time and memory of inference); the table is the same.
 
     Returns
     -------
@@ -420,15 +463,21 @@ def summary(model: Module, input_shape, batch_size: int = 1, dtype=np.float32) -
     afterwards. During the pass ``Module.__call__``, ``Function.apply`` and the functional pooling
     ops are wrapped in this thread (see :mod:`convscope.analysis.trace`).
 
+    In the shape-only pass every value the model reads is zero, and :mod:`convscope.nn.functional`
+    checks every argument as in a real pass. An op with no shape rule (see
+    :mod:`convscope.analysis.shape_rules`: a custom ``Function``, a loss, boolean indexing) runs
+    for real, and a note names it; so does NumPy code in a ``forward`` that works on ``.data``.
+
     Raises
     ------
     ValueError
-        A bad ``input_shape`` or ``batch_size``; an input too small for the model, naming the
-        layer where a spatial size reaches zero and the formula that shows it; any other
-        ValueError of the forward pass, prefixed with the layer it came from.
+        A bad ``input_shape`` or ``batch_size``; an input with more or fewer spatial dims than
+        the layer that reads it; an input too small for the model, naming the layer where a
+        spatial size reaches zero and the formula that shows it; any other ValueError of the
+        forward pass, prefixed with the layer it came from.
     TypeError
-        ``model`` not a Module, a non-floating ``dtype``; a TypeError of the forward pass, prefixed
-        with the layer.
+        ``model`` not a Module, a non-floating ``dtype``, a non-bool ``compute``; a TypeError of
+        the forward pass, prefixed with the layer.
 
     Examples
     --------
@@ -438,6 +487,8 @@ def summary(model: Module, input_shape, batch_size: int = 1, dtype=np.float32) -
     >>> s = summary(net, (1, 28, 28))
     >>> s.total_params, s.total_macs, s[-1].output_shape, s[-1].receptive_field, s[-1].jump
     (80, 48672, (1, 8, 13, 13), (4, 4), (2, 2))
+    >>> summary(net, (1, 50_000, 50_000), batch_size=64).total_macs      # nothing is computed
+    11519078418432
     """
     fn = "summary"
     if not isinstance(model, Module):
@@ -450,17 +501,35 @@ def summary(model: Module, input_shape, batch_size: int = 1, dtype=np.float32) -
         raise TypeError(f"{fn}: dtype expects a NumPy floating dtype, but got {dtype!r}") from None
     if dt.kind != "f":
         raise TypeError(f"{fn}: dtype expects a floating dtype (float32, float64), but got {dt}")
+    if not isinstance(compute, (bool, np.bool_)):
+        raise TypeError(f"{fn}: compute expects True or False, but got {compute!r} ({type(compute).__name__})")
     full = (batch_size,) + shape
-    x = Tensor(np.zeros(full, dtype=dt))
+    nbytes = math.prod(full) * dt.itemsize
+    limit = np.iinfo(np.intp).max
+    if nbytes > limit:
+        raise ValueError(f"{fn}: batch_size x input_shape expects an input of at most {limit:,} bytes (the most one "
+                         f"NumPy array can index), but {batch_size} x {_x(shape)} in {dt} is {nbytes:,} bytes")
+    if compute:
+        try:
+            data = np.zeros(full, dtype=dt)
+        except MemoryError as exc:
+            raise MemoryError(f"{fn}: compute=True allocates the input ({nbytes:,} bytes) and every layer's output; "
+                              "the default shape-only pass (compute=False) allocates neither") from exc
+    else:
+        data = placeholder(full, dt)
+    x = Tensor(data)
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
-        with no_grad(), tracing(model, shape[1:]) as tracer:
+        with no_grad(), tracing(model, shape[1:], shapes_only=not compute) as tracer:
             tracer.watch(x)
             try:
                 model(x)
             except (ValueError, TypeError, IndexError) as exc:
-                raise _failure_error(tracer.failure, full, exc) from exc
+                raise _failure_error(tracer.failure, full, exc, tracer.rank_mismatch) from exc
+            if tracer.rank_mismatch is not None:
+                m = tracer.rank_mismatch
+                raise _rank_error(m.module, m.name, m.rank, full)
     finally:
         for m, mode in modes:
             object.__setattr__(m, "training", mode)

@@ -12,6 +12,13 @@
 
 Everything is restored in ``finally``; other threads calling modules meanwhile are not traced.
 Nothing in :mod:`convscope.nn` or :mod:`convscope.autograd` knows about this module.
+
+With ``shapes_only=True`` the wrapped ``Function.apply`` does not run an op's forward: it makes
+the op's output from :func:`convscope.analysis.shape_rules.output_spec` (shape and dtype from
+the operands' shapes and the op's options) as a zero-strided placeholder, so a pass over any
+input size takes the memory of the parameters and the time of the Python code. The arguments
+are still checked by :mod:`convscope.nn.functional`, so errors are those of a real pass. An op
+without a shape rule runs for real on its (placeholder) operands, and a note says so.
 """
 
 from __future__ import annotations
@@ -27,10 +34,10 @@ from typing import Any, Iterator
 import numpy as np
 
 from .. import _validation as V
-from .. import autograd
 from ..autograd import Function, Tensor
 from ..nn import functional as F
 from ..nn.module import Module
+from . import shape_rules as R
 from .receptive import Geometry
 
 __all__ = ["Tracer", "tracing"]
@@ -47,20 +54,9 @@ _POOLS = {  # functional name -> (kind, rank)
 }
 
 
-def _op(module, name: str):
-    """An op class by name, or a stand-in that matches nothing if convscope renamed it."""
-    return getattr(module, name, type(f"missing{name}", (), {}))
-
-
-_CONV = _op(F, "_Conv")
-_CONV_T = _op(F, "_ConvTranspose")
-_PAD = _op(F, "_Pad")
-_LINEAR = _op(F, "_Linear")
-_POOL = _op(F, "_Batched")
-_INTERPOLATE = _op(F, "_Interpolate")
-_MATMUL = _op(autograd, "_MatMul")
-_INDEX = _op(autograd, "_Index")
-_REDUCTIONS = tuple(_op(autograd, n) for n in ("_Sum", "_Mean", "_Max"))
+_CONV, _CONV_T, _PAD, _LINEAR, _POOL = R.CONV, R.CONV_T, R.PAD, R.LINEAR, R.POOL
+_INTERPOLATE, _MATMUL, _INDEX = R.INTERPOLATE, R.MATMUL, R.INDEX
+_REDUCTIONS = (R.SUM, R.MEAN, R.MAX)
 
 
 class _ByIdentity:
@@ -114,6 +110,16 @@ class Failure:
 
 
 @dataclass
+class RankMismatch:
+    """A conv or pool of ``rank`` spatial dims that took the model input, batch included, for one
+    unbatched sample: the input has one spatial dim fewer than the layer works on."""
+
+    module: Module | None
+    name: str
+    rank: int
+
+
+@dataclass
 class _Frame:
     module: Module
     name: str
@@ -126,10 +132,13 @@ class Tracer:
 
     names: dict[int, str]
     image_size: tuple[int, ...]
+    shapes_only: bool = False               # ops make placeholders of their output shape, computing nothing
     calls: list[Call] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     outside_macs: dict[str, int] = field(default_factory=dict)   # MACs of ops run in a container's forward
     failure: Failure | None = None
+    rank_mismatch: RankMismatch | None = None
+    input_shape: tuple[int, ...] | None = None
     geometry: _ByIdentity = field(default_factory=_ByIdentity)      # Tensor -> Geometry
     _stack: list[_Frame] = field(default_factory=list)
     _pending_pool: list[tuple[str, int, dict]] = field(default_factory=list)
@@ -139,6 +148,7 @@ class Tracer:
     def watch(self, tensor: Tensor) -> Tensor:
         """Mark ``tensor`` as the model input: rf 1, jump 1, start 0 in every spatial dim."""
         self.geometry[tensor] = Geometry.image(len(self.image_size))
+        self.input_shape = tuple(tensor.shape)
         return tensor
 
     @property
@@ -186,8 +196,25 @@ class Tracer:
         return output
 
     # -- ops
+    def abstract(self, original, cls, args, kwargs):
+        """``cls.apply(*args, **kwargs)`` in a shape-only pass: a placeholder of the output's shape
+        and dtype, or, for an op without a shape rule, the op run for real (``original``)."""
+        arrays = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+        pool = self._pending_pool[-1] if cls is _POOL and self._pending_pool else None
+        try:
+            spec = R.output_spec(cls, arrays, kwargs, pool)
+        except (KeyError, AttributeError):   # options other than those the rule reads: let the op run
+            spec = None
+        if spec is None:
+            self._note(f"op {cls.__name__} has no shape rule for these options, so the shape-only pass ran it on "
+                       "zeros (the memory and time of a real pass, for this op)")
+            return original(cls, *args, **kwargs)
+        return Tensor(R.placeholder(*spec))
+
     def op(self, cls, args, kwargs, out: Tensor) -> None:
         tracked = [a for a in args if isinstance(a, Tensor) and a in self.geometry]
+        if self.rank_mismatch is None and cls in (_CONV, _CONV_T, _POOL):
+            self._check_rank(cls, args, kwargs)
         macs = _macs(cls, args, out)
         if macs:
             if self._stack:
@@ -202,6 +229,16 @@ class Tracer:
             # the op's options are not what this module expects: never break the forward pass
             self._note(f"{cls.__name__.lstrip('_')}: an op convscope.analysis cannot follow; receptive field unknown")
             self.geometry[out] = Geometry.unknown(len(self.image_size))
+
+    def _check_rank(self, cls, args, kwargs) -> None:
+        """Record a conv or pool that took the model input, batch included, as unbatched."""
+        x = args[0]
+        if not isinstance(x, Tensor) or self.input_shape is None or tuple(x.shape) != self.input_shape:
+            return
+        rank = kwargs.get("n") if cls is _POOL else (getattr(args[1], "ndim", 0) - 2 if len(args) > 1 else None)
+        if V._is_int(rank) and x.ndim != rank + 2:
+            frame = self._stack[-1] if self._stack else None
+            self.rank_mismatch = RankMismatch(frame.module if frame else None, frame.name if frame else "", int(rank))
 
     def _geometry(self, cls, args, kwargs, out: Tensor, tracked: list) -> Geometry:
         """The geometry of ``out``, made by op ``cls`` from ``args`` (``tracked``: the traced ones)."""
@@ -379,8 +416,12 @@ def _traced_call(self, *args, **kwargs):
 
 
 def _traced_apply(cls, *args, **kwargs):
-    out = _originals["apply"].__func__(cls, *args, **kwargs)
     tracer = _active()
+    original = _originals["apply"].__func__
+    if tracer is not None and tracer.shapes_only and any(isinstance(a, Tensor) for a in args):
+        out = tracer.abstract(original, cls, args, kwargs)
+    else:
+        out = original(cls, *args, **kwargs)
     if tracer is not None and isinstance(out, Tensor):
         tracer.op(cls, args, kwargs, out)
     return out
@@ -436,7 +477,7 @@ def _unpatch() -> None:
 
 
 @contextlib.contextmanager
-def tracing(model: Module, image_size: tuple[int, ...]) -> Iterator[Tracer]:
+def tracing(model: Module, image_size: tuple[int, ...], shapes_only: bool = False) -> Iterator[Tracer]:
     """Trace forward passes of ``model`` run in this thread inside the ``with`` block.
 
     Parameters
@@ -445,6 +486,10 @@ def tracing(model: Module, image_size: tuple[int, ...]) -> Iterator[Tracer]:
         Its ``named_modules`` give the layer names.
     image_size : tuple of int
         The spatial size of the model input (what a global receptive field covers).
+    shapes_only : bool
+        Compute nothing: each op applied to Tensors returns a zero-strided placeholder of its
+        output's shape and dtype (see :mod:`convscope.analysis.shape_rules`); every value reads as
+        zero and no graph is recorded for ``backward``. Feed the model a placeholder too.
 
     Yields
     ------
@@ -462,7 +507,7 @@ def tracing(model: Module, image_size: tuple[int, ...]) -> Iterator[Tracer]:
     names = {}
     for name, m in model.named_modules():
         names.setdefault(id(m), name)
-    tracer = Tracer(names, tuple(image_size))
+    tracer = Tracer(names, tuple(image_size), bool(shapes_only))
     _patch()
     _local.tracer = tracer
     try:

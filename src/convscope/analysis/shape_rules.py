@@ -1,0 +1,360 @@
+"""What an op would return, worked out from its operands' shapes and options: the shape-only pass.
+
+:func:`convscope.analysis.summary` traces a model without computing it. When the tracer (see
+:mod:`convscope.analysis.trace`) sees an op applied to Tensors, it asks :func:`output_spec` for
+the shape and dtype that the op's ``forward`` would return, and hands the model a
+:func:`placeholder` of that shape instead. A placeholder is an array of zeros whose strides are
+all 0, so it takes one element of memory whatever its shape. :mod:`convscope.nn.functional` has
+already checked the arguments before applying the op, as it does in a real pass, so a bad input
+fails in the same way; only the ``forward`` is skipped. The idea is JAX's ``jax.eval_shape`` and
+PyTorch's ``meta`` tensors.
+
+Each rule mirrors its op's forward:
+
+================  =============================================================================
+op                output shape
+================  =============================================================================
+conv              ``(N, O, *out)``, ``out = (size + lo + hi - d(k - 1) - 1) // s + 1``
+transposed conv   ``(N, O, *out)``, ``out = (size - 1)s - 2p + d(k - 1) + output_padding + 1``
+pad               each padded dim grows by ``before + after``
+max, avg pool     ``(N, C, *out)``, ``out = floor_or_ceil((size + 2p - d(k - 1) - 1) / s) + 1``
+adaptive pool     ``(N, C, *output_size)``
+interpolate       ``(N, C, *size)``
+linear, matmul    ``(*, out_features)``; NumPy's matmul rule
+elementwise       the operands' broadcast shape (activations, arithmetic, batch norm, casts)
+reshape, permute  what the same NumPy call gives on a placeholder (a zero-strided array is
+basic indexing    reshaped, transposed and sliced as a view, so nothing is allocated)
+sum, mean, max    the reduced dims dropped (kept as 1 with ``keepdim``)
+cat               the operands' common shape, the concatenation dim summed
+================  =============================================================================
+
+The dtype is the one the forward computes in: that of :func:`convscope._validation.result_float_dtype`
+for convs and linear layers, the input's for pools, interpolation and batch norm, and for the
+elementwise ops, reductions and ``cat`` the dtype of the op's own ``forward`` run on probes of one
+element per dim (which also checks their ``dim`` arguments as the real op does).
+
+Ops without a rule here (losses, advanced or boolean indexing, batch norm in training, which
+updates its running statistics, max pooling with ``return_indices``) make :func:`output_spec`
+return None; the tracer then runs them for real.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import _validation as V
+from .. import autograd
+from ..nn import functional as F
+from ..ops import conv as conv_ops
+from ..ops import pool as pool_ops
+
+__all__ = ["placeholder", "output_spec", "Spec"]
+
+Spec = tuple[tuple[int, ...], np.dtype]
+_MAX_BYTES = np.iinfo(np.intp).max
+
+
+def _op(module, name: str):
+    """An op class by name, or a stand-in that matches nothing if convscope renamed it."""
+    return getattr(module, name, type(f"missing{name}", (), {}))
+
+
+# the ops convscope.analysis follows, looked up once (trace.py reads the same handles)
+CONV = _op(F, "_Conv")
+CONV_T = _op(F, "_ConvTranspose")
+PAD = _op(F, "_Pad")
+LINEAR = _op(F, "_Linear")
+POOL = _op(F, "_Batched")
+INTERPOLATE = _op(F, "_Interpolate")
+UNARY = _op(F, "_Unary")
+MASK = _op(F, "_Mask")
+BATCH_NORM = _op(F, "_BatchNorm")
+MATMUL = _op(autograd, "_MatMul")
+INDEX = _op(autograd, "_Index")
+RESHAPE = _op(autograd, "_Reshape")
+PERMUTE = _op(autograd, "_Permute")
+CAT = _op(autograd, "_Cat")
+SUM, MEAN, MAX = (_op(autograd, n) for n in ("_Sum", "_Mean", "_Max"))
+ELEMENTWISE = tuple(_op(autograd, n) for n in ("_Add", "_Sub", "_Mul", "_Div", "_Neg", "_Pow", "_Exp", "_Log",
+                                                 "_Abs", "_Cast")) + (UNARY,)
+
+
+def placeholder(shape, dtype) -> np.ndarray:
+    """A read-only array of zeros of ``shape`` that holds one element (every stride is 0).
+
+    Parameters
+    ----------
+    shape : tuple of int
+    dtype : numpy dtype
+
+    Returns
+    -------
+    numpy.ndarray
+        ``np.broadcast_to(np.zeros((), dtype), shape)``: ``.shape``, ``.size`` and ``.nbytes``
+        are those of the full array; reading it gives zeros; writing to it raises.
+
+    Raises
+    ------
+    ValueError
+        When an array of this shape and dtype would exceed the bytes NumPy can index (``2**63 - 1``
+        on 64-bit machines).
+
+    Examples
+    --------
+    >>> p = placeholder((1, 3, 20000, 20000), np.float32)
+    >>> p.nbytes, p.strides
+    (4800000000, (0, 0, 0, 0))
+    """
+    shape = tuple(int(s) for s in shape)
+    dtype = np.dtype(dtype)
+    size = math.prod(shape) * dtype.itemsize
+    if size > _MAX_BYTES:
+        raise ValueError(f"shape-only pass: an array of shape {shape} ({dtype}) expects at most {_MAX_BYTES:,} bytes "
+                         f"(the most NumPy can index), but would take {size:,}")
+    return np.broadcast_to(np.zeros((), dtype=dtype), shape)
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _probe(value):
+    """An array of ones of ``value``'s dtype and rank, one element per dim (non-arrays as they are)."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return np.ones((1,) * np.ndim(value), dtype=value.dtype)
+    return value
+
+
+def _probe_dtype(cls, args, kwargs) -> np.dtype:
+    """The dtype of ``cls.forward`` on probes: its own promotions and argument checks."""
+    ctx = autograd.Context((False,) * len(args))
+    return np.asarray(cls.forward(ctx, *(_probe(a) for a in args), **kwargs)).dtype
+
+
+def _np_shape(shape) -> str:
+    return "(" + ",".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _broadcast(*shapes) -> tuple[int, ...]:
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ValueError("operands could not be broadcast together with shapes "
+                         + " ".join(_np_shape(s) for s in shapes)) from None
+
+
+def _reduced(shape, dim, keepdim: bool) -> tuple[int, ...]:
+    """``shape`` with the dims ``dim`` (None: all; an int or a tuple) reduced."""
+    nd = len(shape)
+    if dim is None:
+        axes = set(range(nd))
+    else:
+        axes = {int(d) % max(nd, 1) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+    if keepdim:
+        return tuple(1 if i in axes else s for i, s in enumerate(shape))
+    return tuple(s for i, s in enumerate(shape) if i not in axes)
+
+
+def _basic(index) -> bool:
+    """Whether ``index`` is basic indexing (ints, slices, None, ...), which NumPy answers with a view."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, slice) or V._is_int(i) for i in items)
+
+
+# --------------------------------------------------------------------------- the rules
+
+def _conv(args, kw, pool) -> Spec:
+    x, w, b = args
+    n = w.ndim - 2
+    out = conv_ops.output_shape(x.shape[-n:], w.shape[2:], kw["stride"], kw["padding"], kw["dilation"])
+    lead = x.shape[:1] if x.ndim == w.ndim else ()
+    return lead + (w.shape[0],) + tuple(out), V.result_float_dtype(x, w, b)
+
+
+def _conv_transpose(args, kw, pool) -> Spec:
+    x, w, b = args
+    n = w.ndim - 2
+    out = conv_ops.transpose_output_shape(x.shape[-n:], w.shape[2:], kw["stride"], kw["padding"],
+                                          kw["output_padding"], kw["dilation"])
+    lead = x.shape[:1] if x.ndim == w.ndim else ()
+    return lead + (w.shape[1] * kw["groups"],) + tuple(out), V.result_float_dtype(x, w, b)
+
+
+def _pad(args, kw, pool) -> Spec:
+    (x,) = args
+    shape = list(x.shape)
+    lead = x.ndim - len(kw["pads"])
+    for axis, (lo, hi) in enumerate(kw["pads"], start=lead):
+        shape[axis] += lo + hi
+    return tuple(shape), x.dtype
+
+
+def _linear(args, kw, pool) -> Spec:
+    x, w, b = args
+    return x.shape[:-1] + (w.shape[0],), V.result_float_dtype(x, w, b)
+
+
+def _matmul(args, kw, pool) -> Spec:
+    a, b = args
+    sa, sb = np.shape(a), np.shape(b)
+    if not sa or not sb:
+        raise ValueError("matmul: both operands expect at least 1 dimension, but one is a scalar")
+    a2 = (1,) + sa if len(sa) == 1 else sa
+    b2 = sb + (1,) if len(sb) == 1 else sb
+    if a2[-1] != b2[-2]:
+        raise ValueError(f"matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc signature "
+                         f"(n?,k),(k,m?)->(n?,m?) (size {b2[-2]} is different from {a2[-1]})")
+    batch = _broadcast(a2[:-2], b2[:-2])
+    shape = batch + ((a2[-2],) if len(sa) > 1 else ()) + ((b2[-1],) if len(sb) > 1 else ())
+    return shape, _probe_dtype(MATMUL, args, kw)
+
+
+def _pool(args, kw, pool) -> Spec | None:
+    """Pools carry their geometry in a closure; the tracer passes the functional's arguments."""
+    (x,) = args
+    n = kw["n"]
+    if pool is None or pool[1] != n:
+        return None
+    kind, _, a = pool
+    fn = f"{'adaptive_avg' if kind == 'adaptive' else kind}_pool{n}d"
+    spatial = x.shape[-n:]
+    if kind == "adaptive":
+        size = a["output_size"]
+        if isinstance(size, (tuple, list)) and len(size) == n:
+            size = tuple(m if s is None else s for s, m in zip(size, spatial))
+        out = V.to_tuple(size, n, "output_size", fn, minimum=1)
+    else:
+        if kind == "max" and a.get("return_indices"):
+            return None                 # the functional reads the indices its forward leaves behind
+        kernel = V.to_tuple(a["kernel_size"], n, "kernel_size", fn, minimum=1)
+        stride = a.get("stride")
+        stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) \
+            else V.to_tuple(stride, n, "stride", fn, minimum=1)
+        padding = V.to_tuple(a.get("padding", 0), n, "padding", fn, minimum=0)
+        dilation = V.to_tuple(a.get("dilation", 1), n, "dilation", fn, minimum=1)
+        out = pool_ops.pool_output_shape(spatial, kernel, stride, padding, dilation, bool(a.get("ceil_mode", False)))
+    return x.shape[:-n] + tuple(out), x.dtype
+
+
+def _interpolate(args, kw, pool) -> Spec:
+    (x,) = args
+    return x.shape[:2] + tuple(kw["out"]), x.dtype
+
+
+def _elementwise(cls):
+    def rule(args, kw, pool) -> Spec:
+        shape = _broadcast(*(np.shape(a) for a in args))
+        return shape, _probe_dtype(cls, args, kw)
+    return rule
+
+
+def _mask(args, kw, pool) -> Spec:
+    (x,) = args
+    mask = kw["mask"]
+    return _broadcast(x.shape, np.shape(mask)), np.result_type(x.dtype, np.asarray(mask).dtype)
+
+
+def _batch_norm(args, kw, pool) -> Spec | None:
+    if kw.get("training"):
+        return None                     # it updates the running statistics in place
+    return args[0].shape, args[0].dtype
+
+
+def _reshape(args, kw, pool) -> Spec:
+    (a,) = args
+    return np.reshape(placeholder(a.shape, a.dtype), kw["shape"]).shape, a.dtype
+
+
+def _permute(args, kw, pool) -> Spec:
+    (a,) = args
+    ctx = autograd.Context((False,))
+    return PERMUTE.forward(ctx, placeholder(a.shape, a.dtype), **kw).shape, a.dtype
+
+
+def _index(args, kw, pool) -> Spec | None:
+    (a,) = args
+    if not _basic(kw["index"]):
+        return None                     # advanced or boolean indexing copies (and may depend on values)
+    return placeholder(a.shape, a.dtype)[kw["index"]].shape, a.dtype
+
+
+def _reduction(cls):
+    def rule(args, kw, pool) -> Spec:
+        (a,) = args
+        dtype = _probe_dtype(cls, args, kw)            # NumPy's own check of dim
+        shape = _reduced(np.shape(a), kw["dim"], kw["keepdim"])
+        if cls is MAX and math.prod(np.shape(a)) == 0:
+            raise ValueError("zero-size array to reduction operation maximum which has no identity")
+        return shape, dtype
+    return rule
+
+
+def _cat(args, kw, pool) -> Spec:
+    dtype = _probe_dtype(CAT, args, kw)                # NumPy's own checks of rank and dim
+    shapes = [np.shape(a) for a in args]
+    axis = kw["dim"] % len(shapes[0])
+    for i, shape in enumerate(shapes[1:], start=1):
+        for d, (m, k) in enumerate(zip(shapes[0], shape)):
+            if d != axis and m != k:
+                raise ValueError(f"all the input array dimensions except for the concatenation axis must match "
+                                 f"exactly, but along dimension {d}, the array at index 0 has size {m} and the array "
+                                 f"at index {i} has size {k}")
+    shape = list(shapes[0])
+    shape[axis] = sum(s[axis] for s in shapes)
+    return tuple(shape), dtype
+
+
+_RULES: dict[type, Callable[..., Spec | None]] = {
+    CONV: _conv, CONV_T: _conv_transpose, PAD: _pad, LINEAR: _linear, MATMUL: _matmul, POOL: _pool,
+    INTERPOLATE: _interpolate, MASK: _mask, BATCH_NORM: _batch_norm, RESHAPE: _reshape, PERMUTE: _permute,
+    INDEX: _index, CAT: _cat,
+    **{cls: _elementwise(cls) for cls in ELEMENTWISE},
+    **{cls: _reduction(cls) for cls in (SUM, MEAN, MAX)},
+}
+
+
+def output_spec(cls: type, args: tuple, kwargs: dict[str, Any], pool=None) -> Spec | None:
+    """The shape and dtype that ``cls.apply(*args, **kwargs)`` would return, or None without a rule.
+
+    Parameters
+    ----------
+    cls : type
+        A :class:`convscope.autograd.Function` subclass.
+    args : tuple
+        Its positional operands, Tensors already unwrapped to their arrays (placeholders or not);
+        only their shapes and dtypes are read.
+    kwargs : dict
+        Its options, as passed to ``apply``.
+    pool : (kind, rank, arguments) or None
+        For the pooling op, which keeps its geometry in a closure: the arguments of the
+        :mod:`convscope.nn.functional` pool that applied it (kind ``'max'``, ``'avg'`` or
+        ``'adaptive'``).
+
+    Returns
+    -------
+    (shape, dtype) or None
+        None for ops with no rule, or options the rule does not cover.
+
+    Raises
+    ------
+    ValueError, TypeError, IndexError
+        Where the op's forward would raise on operands of these shapes (a broadcast mismatch, a
+        ``dim`` out of range).
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> x, w = placeholder((8, 3, 4096, 4096), np.float32), np.zeros((64, 3, 3, 3), np.float32)
+    >>> output_spec(F._Conv, (x, w, None), dict(stride=(2, 2), padding=((1, 1), (1, 1)), dilation=(1, 1), groups=1))
+    ((8, 64, 2048, 2048), dtype('float32'))
+    """
+    rule = _RULES.get(cls)
+    if rule is None:
+        return None
+    spec = rule(args, kwargs, pool)
+    if spec is None:
+        return None
+    shape, dtype = spec
+    return tuple(int(s) for s in shape), np.dtype(dtype)
+
