@@ -1,13 +1,44 @@
-"""Engine settings: the default floating dtype and the workspace bound for GEMM convolutions.
+"""Engine settings: the default floating dtype, the conv workspace bound and the memory limit.
 
-The workspace is the largest buffer of unfolded windows (im2col columns) the engine builds at
-once. A batch whose columns would exceed it is processed in chunks of samples, so memory stays
-bounded whatever the batch size. The default is 256 MiB.
+Workspace
+    The most memory the GEMM convolution engine (:mod:`convscope.ops.conv`) uses for its
+    temporaries at once: the unfolded windows (im2col columns), the GEMM's result block or the
+    gathered output gradient, and the zero-padded piece of input a block reads. Default 256 MiB.
+    Every conv path (forward, weight and input gradients, transposed, any rank) works through
+    its output in blocks that fit: whole samples when one sample fits, else bands of output rows
+    (the first spatial dim) of one sample, else runs along the next dim, down to single output
+    positions. Only that minimal unit may exceed the bound, when ``C * prod(kernel) + O`` values
+    alone pass it (131 072 float64 values for the smallest bound, 1 MiB). The bound covers
+    temporaries only: the operands, the output and the gradients come on top, and the engine
+    never copies the whole padded input.
 
-Within that bound the engine aims for chunks of about 4 MiB of columns (the chunk target), so
-the columns are written and read back by the GEMM while still in cache: measured on a 2-core
-EPYC with 32 MiB L3, this is 10-30 % faster on large layers than one chunk per batch (see
-benchmarks/conv.py). The bound is a promise about memory; the target is a speed setting.
+Chunk target
+    Within that bound the engine aims for blocks with about 4 MiB of columns
+    (:func:`get_chunk_bytes`; :func:`set_chunk_target_bytes`, :func:`chunk_target`), so the
+    columns are written and read back by the GEMM while still in cache: measured on a 2-core
+    EPYC with 32 MiB L3, this is 10-30 % faster on large layers than one chunk per batch (see
+    benchmarks/conv.py). The bound is a promise about memory; the target is a speed setting.
+
+Scratch buffers
+    :func:`scratch` keeps the engine's temporaries between calls (fresh pages cost a page
+    fault each), at most the workspace bound in all. A buffer larger than the bound is never
+    kept: it is a plain array that goes when its caller drops it.
+
+Memory limit
+    The largest single array an op may allocate: an output, a gradient or a buffer
+    (:func:`check_allocation`). Default: half of the memory this process may use, the least of
+    physical memory, a cgroup (container) limit and ``RLIMIT_AS``; 8 GiB when none is known (so
+    the limit is 4 GiB). The default is read at the first check (``set_memory_limit(None)`` reads
+    it again). An op that would go over raises :class:`convscope.ResourceError` (a
+    ``MemoryError``) before allocating, rather than being killed by the operating system. The
+    limit is per array, not a total: two arrays just under it can together exceed memory.
+
+Examples
+--------
+>>> from convscope import backend
+>>> with backend.workspace(16 * 2**20), backend.memory_limit(2**30):
+...     backend.get_workspace_bytes(), backend.get_memory_limit()
+(16777216, 1073741824)
 """
 
 from __future__ import annotations
@@ -20,9 +51,13 @@ from typing import Iterator
 
 import numpy as np
 
+from .errors import ResourceError
+
 _DEFAULT_DTYPE = np.dtype(np.float32)
 _WORKSPACE_BYTES = 256 * 2**20
 _CHUNK_TARGET_BYTES = 4 * 2**20
+_MEMORY_LIMIT: int | None = None          # None: default_memory_limit(), computed when asked
+_FALLBACK_MEMORY_BYTES = 8 * 2**30        # assumed memory when the system does not say
 
 
 def get_default_dtype() -> np.dtype:
@@ -39,23 +74,228 @@ def set_default_dtype(dtype) -> None:
     _DEFAULT_DTYPE = dt
 
 
+def _check_bytes(fn: str, nbytes, minimum: int, minimum_text: str) -> int:
+    if isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer)):
+        raise TypeError(f"{fn}: nbytes expects an integer, but got {nbytes!r}")
+    if nbytes < minimum:
+        raise ValueError(f"{fn}: nbytes expects at least {minimum_text}, but got {nbytes}")
+    return int(nbytes)
+
+
+# --------------------------------------------------------------------------- workspace
+
 def get_workspace_bytes() -> int:
-    """Upper bound, in bytes, on the unfolded-window buffer one conv call allocates at once."""
+    """Upper bound, in bytes, on the temporaries one conv call holds at once (see the module
+    docstring for what it covers)."""
     return _WORKSPACE_BYTES
 
 
 def set_workspace_bytes(nbytes: int) -> None:
     """Set the workspace bound in bytes (at least 1 MiB).
 
-    A single sample whose columns exceed the bound is still processed, alone.
+    A sample whose temporaries exceed the bound is split into bands of output rows, and a row
+    into shorter runs, down to one output position. This thread's cached scratch buffers larger
+    than the new bound are released.
+
+    Raises
+    ------
+    TypeError
+        ``nbytes`` is not an integer.
+    ValueError
+        ``nbytes`` is below 1 MiB.
     """
     global _WORKSPACE_BYTES
-    if isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer)):
-        raise TypeError(f"set_workspace_bytes: nbytes expects an integer, but got {nbytes!r}")
-    if nbytes < 2**20:
-        raise ValueError(f"set_workspace_bytes: nbytes expects at least 1 MiB (1048576), but got {nbytes}")
-    _WORKSPACE_BYTES = int(nbytes)
+    _WORKSPACE_BYTES = _check_bytes("set_workspace_bytes", nbytes, 2**20, "1 MiB (1048576)")
+    pool = _scratch.__dict__.get("pool", {})
+    for slot in [s for s, buf in pool.items() if buf.nbytes > _WORKSPACE_BYTES]:
+        del pool[slot]
 
+
+@contextlib.contextmanager
+def workspace(nbytes: int) -> Iterator[None]:
+    """Temporarily bound the conv workspace: ``with backend.workspace(64 * 2**20): ...``."""
+    old = get_workspace_bytes()
+    set_workspace_bytes(nbytes)
+    try:
+        yield
+    finally:
+        set_workspace_bytes(old)
+
+
+def get_chunk_bytes() -> int:
+    """Bytes of columns the engine aims for per block: min(chunk target, workspace bound)."""
+    return min(_CHUNK_TARGET_BYTES, _WORKSPACE_BYTES)
+
+
+def get_chunk_target_bytes() -> int:
+    """The cache-sized chunk target in bytes (default 4 MiB), before the workspace bound applies."""
+    return _CHUNK_TARGET_BYTES
+
+
+def set_chunk_target_bytes(nbytes: int) -> None:
+    """Tune the cache-sized chunk target (default 4 MiB); the workspace bound still applies.
+
+    It is the size of the unfolded columns the engine aims for per block; a tiny target (even
+    1 byte) is valid and makes every block a single output position, which the tests use.
+    """
+    global _CHUNK_TARGET_BYTES
+    if isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer)) or nbytes < 1:
+        raise ValueError(f"set_chunk_target_bytes: nbytes expects a positive integer, but got {nbytes!r}")
+    _CHUNK_TARGET_BYTES = int(nbytes)
+
+
+@contextlib.contextmanager
+def chunk_target(nbytes: int) -> Iterator[None]:
+    """Temporarily set the chunk target: ``with backend.chunk_target(64 * 2**10): ...``."""
+    old = get_chunk_target_bytes()
+    set_chunk_target_bytes(nbytes)
+    try:
+        yield
+    finally:
+        set_chunk_target_bytes(old)
+
+
+# --------------------------------------------------------------------------- memory limit
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None      # cgroup v2 writes "max" when unlimited
+
+
+def available_memory() -> int | None:
+    """The memory this process may use, in bytes, as far as the system says: the least of physical
+    memory, the cgroup (container) memory limit and the soft ``RLIMIT_AS``; None when none is known."""
+    known = []
+    try:
+        known.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        pass
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        value = _read_int(path)
+        if value:
+            known.append(value)
+    try:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY and soft > 0:
+            known.append(soft)
+    except (ImportError, AttributeError, ValueError, OSError):
+        pass
+    known = [k for k in known if k > 0]
+    return min(known) if known else None
+
+
+def default_memory_limit() -> int:
+    """Half of :func:`available_memory` (half of 8 GiB when the system does not say)."""
+    return (available_memory() or _FALLBACK_MEMORY_BYTES) // 2
+
+
+_DEFAULT_LIMIT: int | None = None         # default_memory_limit(), read once (it reads files)
+
+
+def get_memory_limit() -> int:
+    """The most bytes one output, gradient or buffer of an op may take (see :func:`check_allocation`):
+    the value given to :func:`set_memory_limit`, else :func:`default_memory_limit` as it was at
+    the first call (``set_memory_limit(None)`` reads it again)."""
+    global _DEFAULT_LIMIT
+    if _MEMORY_LIMIT is not None:
+        return _MEMORY_LIMIT
+    if _DEFAULT_LIMIT is None:
+        _DEFAULT_LIMIT = default_memory_limit()
+    return _DEFAULT_LIMIT
+
+
+def set_memory_limit(nbytes: int | None) -> None:
+    """Set the per-array memory limit in bytes (at least 1), or None for the default (read anew).
+
+    Raises
+    ------
+    TypeError
+        ``nbytes`` is neither an integer nor None.
+    ValueError
+        ``nbytes`` is below 1.
+    """
+    global _MEMORY_LIMIT, _DEFAULT_LIMIT
+    _MEMORY_LIMIT = None if nbytes is None else _check_bytes("set_memory_limit", nbytes, 1, "1")
+    if nbytes is None:
+        _DEFAULT_LIMIT = None
+
+
+@contextlib.contextmanager
+def memory_limit(nbytes: int | None) -> Iterator[None]:
+    """Temporarily set the memory limit: ``with backend.memory_limit(2**30): ...``."""
+    global _MEMORY_LIMIT
+    old = _MEMORY_LIMIT
+    set_memory_limit(nbytes)
+    try:
+        yield
+    finally:
+        _MEMORY_LIMIT = old               # not set_memory_limit: keep the cached default
+
+
+def format_bytes(nbytes: int) -> str:
+    """Bytes in binary units with three significant digits: ``format_bytes(2**31) == '2.00 GiB'``."""
+    value, unit = float(nbytes), "B"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if value < 1023.5 or unit == "EiB":   # 1023.5 KiB prints as 1.00 MiB, not 1024 KiB
+            break
+        value /= 1024
+    if unit == "B":
+        return f"{int(nbytes)} B"
+    return f"{value:.{2 if value < 9.995 else 1 if value < 99.95 else 0}f} {unit}"
+
+
+def check_allocation(op: str, shape: tuple[int, ...], dtype, what: str = "output") -> int:
+    """Raise :class:`convscope.ResourceError` if an array of ``shape`` and ``dtype`` would exceed
+    the memory limit; else return its size in bytes. Call it before allocating.
+
+    Parameters
+    ----------
+    op : str
+        The operation, as the user called it (``"conv2d"``, ``"max_pool2d"``, ``"gaussian"``).
+    shape : tuple of int
+    dtype : anything ``np.dtype`` accepts
+    what : str
+        What the array is, for the message: ``"output"``, ``"input gradient"``, ``"padded input"``...
+
+    Returns
+    -------
+    int
+        ``prod(shape) * itemsize``, computed in Python integers (no overflow).
+
+    Raises
+    ------
+    convscope.ResourceError
+        ``conv2d: the output of shape (1, 64, 100000, 100000) needs 2.33 TiB, more than the memory
+        limit of 11.7 GiB (convscope.backend.set_memory_limit)``.
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> backend.check_allocation("conv2d", (2, 8, 32, 32), "float32")
+    65536
+    >>> with backend.memory_limit(2**20):
+    ...     backend.check_allocation("conv2d", (1, 64, 512, 512), "float32")
+    Traceback (most recent call last):
+    ...
+    convscope.errors.ResourceError: conv2d: the output of shape (1, 64, 512, 512) needs 64.0 MiB, more than the memory limit of 1.00 MiB (convscope.backend.set_memory_limit)
+    """
+    shape = tuple(int(s) for s in shape)
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    limit = get_memory_limit()
+    if nbytes > limit:
+        raise ResourceError(
+            f"{op}: the {what} of shape {shape} needs {format_bytes(nbytes)}, more than the memory limit of "
+            f"{format_bytes(limit)} (convscope.backend.set_memory_limit)",
+            op=op, shape=shape, nbytes=nbytes, limit=limit)
+    return nbytes
+
+
+# --------------------------------------------------------------------------- threads
 
 _NUM_THREADS: int | None = None
 
@@ -81,50 +321,59 @@ def set_num_threads(n: int | None) -> None:
     _NUM_THREADS = None if n is None else int(n)
 
 
-def get_chunk_bytes() -> int:
-    """Bytes of columns the engine aims to build per chunk: min(chunk target, workspace bound)."""
-    return min(_CHUNK_TARGET_BYTES, _WORKSPACE_BYTES)
-
-
-def set_chunk_target_bytes(nbytes: int) -> None:
-    """Tune the cache-sized chunk target (default 4 MiB); the workspace bound still applies."""
-    global _CHUNK_TARGET_BYTES
-    if isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer)) or nbytes < 1:
-        raise ValueError(f"set_chunk_target_bytes: nbytes expects a positive integer, but got {nbytes!r}")
-    _CHUNK_TARGET_BYTES = int(nbytes)
-
-
-@contextlib.contextmanager
-def workspace(nbytes: int) -> Iterator[None]:
-    """Temporarily bound the conv workspace: ``with backend.workspace(64 * 2**20): ...``."""
-    old = get_workspace_bytes()
-    set_workspace_bytes(nbytes)
-    try:
-        yield
-    finally:
-        set_workspace_bytes(old)
-
-
 # --------------------------------------------------------------------------- scratch buffers
 
 _scratch = threading.local()
 
 
-def scratch(slot: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+def scratch(slot: str, shape: tuple[int, ...], dtype, op: str | None = None) -> np.ndarray:
     """A reusable, uninitialised buffer for temporaries of the engine (one per thread and slot).
 
     Fresh multi-megabyte arrays cost a page fault per 4 KiB page when first written, which for
     small and medium convs took longer than the arithmetic; reusing the same memory avoids it.
     The caller must not let the returned array escape: the next call with the same slot reuses it.
+
+    The cache holds at most the workspace bound (:func:`get_workspace_bytes`) in all. A buffer
+    larger than the bound is not cached: it is a fresh array, freed when the caller drops it (any
+    buffer cached for the slot is released too). A buffer that would take the cache over the
+    bound evicts the other slots first; a caller still using an evicted buffer keeps it valid
+    until it lets go.
+
+    Parameters
+    ----------
+    slot : str
+        The buffer's name, e.g. ``"conv.cols"``; a module prefixes its own.
+    shape, dtype
+        Of the array returned.
+    op : str, optional
+        The operation asking, for :func:`check_allocation`'s message (default: the slot).
+
+    Raises
+    ------
+    convscope.ResourceError
+        The buffer would exceed the memory limit.
     """
     dtype = np.dtype(dtype)
-    nbytes = math.prod(shape) * dtype.itemsize
+    nbytes = check_allocation(op or f"scratch {slot!r}", shape, dtype, what=f"scratch buffer {slot!r}")
     pool = _scratch.__dict__.setdefault("pool", {})
+    if nbytes > _WORKSPACE_BYTES:
+        pool.pop(slot, None)
+        return np.empty(shape, dtype=dtype)
     buf = pool.get(slot)
     if buf is None or buf.size < nbytes:
-        buf = np.empty(max(nbytes, 64), dtype=np.uint8)
+        pool.pop(slot, None)
+        buf = None                                 # free the old buffer before making the new one
+        size = max(nbytes, 64)
+        while pool and sum(b.nbytes for b in pool.values()) + size > _WORKSPACE_BYTES:
+            del pool[max(pool, key=lambda s: pool[s].nbytes)]
+        buf = np.empty(size, dtype=np.uint8)
         pool[slot] = buf
     return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def scratch_bytes() -> int:
+    """Bytes this thread's scratch cache holds now."""
+    return sum(buf.nbytes for buf in _scratch.__dict__.get("pool", {}).values())
 
 
 def release_scratch() -> None:
