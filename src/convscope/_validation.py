@@ -6,6 +6,7 @@ Every message names the function, the argument, what was expected and what was r
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -16,10 +17,18 @@ from . import backend
 __all__ = [
     "to_tuple",
     "check_int",
+    "check_real",
     "as_float_array",
     "result_float_dtype",
     "padding_pairs",
+    "MAX_BYTES",
+    "check_addressable",
+    "check_nonempty",
 ]
+
+#: The most bytes one array may hold: NumPy indexes memory with a signed pointer-sized integer
+#: (``np.intp``), so no array, however much memory the machine has, holds more.
+MAX_BYTES = int(np.iinfo(np.intp).max)
 
 
 def _is_int(value: Any) -> bool:
@@ -35,6 +44,21 @@ def check_int(value: Any, name: str, fn: str, *, minimum: int | None = None) -> 
         what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ValueError(f"{fn}: {name} expects {what}, but got {value}")
     return value
+
+
+def check_real(value: Any, name: str, fn: str, *, low: float | None = None, high: float | None = None) -> float:
+    """Return ``value`` as a finite Python float in ``[low, high]``, or raise naming ``fn`` and ``name``."""
+    where = ("" if low is None and high is None
+             else f" in [{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{fn}: {name} expects a real number{where}, but got {value!r} ({type(value).__name__})")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number) or (low is not None and number < low) or (high is not None and number > high):
+        raise ValueError(f"{fn}: {name} expects a finite real number{where}, but got {value!r}")
+    return number
 
 
 def to_tuple(value: Any, n: int, name: str, fn: str, *, minimum: int | None = None) -> tuple[int, ...]:
@@ -77,7 +101,11 @@ def result_float_dtype(*arrays: np.ndarray) -> np.dtype:
 
 def as_float_array(value: Any, name: str, fn: str) -> np.ndarray:
     """Convert to an ndarray and check that it holds real numbers (bool, int or float)."""
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:         # ragged nested lists, objects NumPy cannot hold
+        raise ValueError(f"{fn}: {name} expects a rectangular array of numbers, but got a "
+                         f"{type(value).__name__} NumPy cannot convert ({exc})") from None
     if arr.dtype.kind not in "biuf":
         raise TypeError(
             f"{fn}: {name} expects a real numeric array (bool, integer or float), "
@@ -125,3 +153,30 @@ def check_padding_mode(mode: Any, fn: str, allowed: tuple[str, ...]) -> str:
     if not isinstance(mode, str) or mode not in allowed:
         raise ValueError(f"{fn}: padding_mode expects one of {', '.join(map(repr, allowed))}, but got {mode!r}")
     return mode
+
+
+def check_addressable(shape: tuple[int, ...], itemsize: int, fn: str, what: str, because: str) -> None:
+    """Refuse an array NumPy cannot even describe: a dim or a size in bytes above :data:`MAX_BYTES`.
+
+    ``shape`` is what an op would allocate (``what``, e.g. ``"the padded input"``) and
+    ``because`` names the arguments that make it so (``"padding=(4611686018427387904, 0)"``).
+    Zero dims count as 1, so the check does not depend on an empty batch. Arrays below the bound
+    but above the machine's memory are left to NumPy's ``MemoryError``.
+    """
+    sizes = tuple(max(int(n), 1) for n in shape)
+    total = math.prod(sizes) * itemsize
+    if total > MAX_BYTES:
+        raise ValueError(f"{fn}: {because} expects {what} of at most {MAX_BYTES} bytes (the most one array can "
+                         f"address), but it would have shape {tuple(int(n) for n in shape)} ({total} bytes)")
+
+
+def check_nonempty(shape: tuple[int, ...], fn: str, name: str, *, first: int, dims: tuple[str, ...]) -> None:
+    """Refuse a zero in ``shape[first:]``: PyTorch's rule that only batch-like dims may be empty.
+
+    ``dims`` names every dim, e.g. ``("N", "C", "H", "W")``; the message names the empty one.
+    """
+    for axis in range(first, len(shape)):
+        if shape[axis] == 0:
+            allowed = f"only {' and '.join(dims[:first])} may be 0" if first else "none may be 0"
+            raise ValueError(f"{fn}: {name} expects non-zero sizes ({allowed}) for a ({', '.join(dims)}) input, "
+                             f"but got shape {tuple(shape)} ({dims[axis]} is 0)")

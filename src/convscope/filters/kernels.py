@@ -23,6 +23,21 @@ Three families, told apart by what they do to a flat image (the kernel's sum):
 
 :func:`available` lists the registry and :func:`get` builds a kernel by name.
 
+Bounds: every builder checks its arguments before it allocates anything and raises a
+``ValueError`` (or a ``TypeError`` for a wrong type: a string, None, a bool) that names the
+argument, never a bare ``OverflowError`` or ``MemoryError``:
+
+- a kernel has at most :data:`MAX_ELEMENTS` ``= 2**22`` taps (``h * w``: 2048 x 2048, 32 MiB of
+  float64), whether its size is given (``size``) or follows from another argument (the
+  ``2 * ceil(3 * sigma) + 1`` of the Gaussians, a Gabor's envelope, a motion blur's length);
+- a length in pixels (``sigma``, ``sigma_low``, ``sigma_high``, ``wavelength``) lies in
+  ``[MIN_SCALE, MAX_SCALE] = [1e-3, 1e6]``: below a thousandth of a pixel every sampled Gaussian
+  here is already the discrete delta (its first neighbour ``exp(-0.5 / sigma**2)`` underflows to
+  0 from ``sigma < 0.026``) while the Laplacian of Gaussian's ``1 / sigma**4`` and a Gabor's
+  ``1 / wavelength`` head for overflow; above a million pixels every kernel within the size bound
+  is flat;
+- every other number is finite (``gamma`` positive, ``amount`` non-negative).
+
 References
 ----------
 .. [1] R. C. Gonzalez and R. E. Woods, *Digital Image Processing*, 4th ed., Pearson, 2018
@@ -45,8 +60,13 @@ __all__ = [
     "scharr_y", "laplacian", "laplacian_of_gaussian", "difference_of_gaussians", "sharpen",
     "unsharp_mask", "emboss", "motion_blur", "gabor", "horizontal_edge", "vertical_edge",
     "horizontal_line", "vertical_line", "diagonal_line_45", "diagonal_line_135",
-    "available", "get",
+    "available", "get", "MAX_ELEMENTS", "MIN_SCALE", "MAX_SCALE",
 ]
+
+#: The most taps (``h * w``) a builder makes: 2048 x 2048, 32 MiB of float64.
+MAX_ELEMENTS = 2**22
+#: The range of a length in pixels (sigma, wavelength); see the module docstring.
+MIN_SCALE, MAX_SCALE = 1e-3, 1e6
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -55,10 +75,32 @@ def _real(value: Any, name: str, fn: str, what: str) -> float:
     """``value`` as a finite float, or a TypeError/ValueError saying ``fn: name expects what``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{fn}: {name} expects {what}, but got {value!r} ({type(value).__name__})")
-    value = float(value)
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:                  # an int beyond float64, e.g. 10**400
+        number = math.inf
+    if not math.isfinite(number):
         raise ValueError(f"{fn}: {name} expects {what}, but got {value!r}")
-    return value
+    return number
+
+
+def _scale(value: Any, name: str, fn: str) -> float:
+    """A positive length in pixels within ``[MIN_SCALE, MAX_SCALE]``."""
+    number = _positive(value, name, fn)
+    if not MIN_SCALE <= number <= MAX_SCALE:
+        raise ValueError(f"{fn}: {name} expects a length in [{MIN_SCALE:g}, {MAX_SCALE:g}] pixels (MIN_SCALE, "
+                         f"MAX_SCALE), but got {value!r}")
+    return number
+
+
+def _check_taps(h: float, w: float, fn: str, because: str) -> None:
+    """Refuse an ``h x w`` kernel above :data:`MAX_ELEMENTS` taps; ``because`` names the argument.
+    ``h`` and ``w`` may be floats (a size estimated before rounding, possibly huge)."""
+    if h * w > MAX_ELEMENTS:
+        shown = "x".join(str(int(v)) if v < 1e15 else
+                         (f"{v:.3g}" if isinstance(v, float) else f"~10**{len(str(v)) - 1}") for v in (h, w))
+        raise ValueError(f"{fn}: {because} expects a kernel of at most {MAX_ELEMENTS} taps (MAX_ELEMENTS, e.g. "
+                         f"2048x2048), but it gives {shown}")
 
 
 def _positive(value: Any, name: str, fn: str) -> float:
@@ -81,9 +123,16 @@ def _sigma_pair(sigma: Any, fn: str, name: str = "sigma") -> tuple[float, float]
         if len(sigma) != 2:
             raise ValueError(f"{fn}: {name} expects a positive number or a pair (sigma_y, sigma_x), "
                              f"but got {len(sigma)} values {tuple(sigma)!r}")
-        return _positive(sigma[0], name, fn), _positive(sigma[1], name, fn)
-    value = _positive(sigma, name, fn)
+        return _scale(sigma[0], name, fn), _scale(sigma[1], name, fn)
+    value = _scale(sigma, name, fn)
     return value, value
+
+
+def _size(size: Any, fn: str) -> tuple[int, int]:
+    """A positive int or ``(h, w)`` pair of them, within :data:`MAX_ELEMENTS` taps."""
+    h, w = to_tuple(size, 2, "size", fn, minimum=1)
+    _check_taps(h, w, fn, f"size={size!r}")
+    return h, w
 
 
 def _odd_size(size: Any, fn: str) -> tuple[int, int]:
@@ -92,6 +141,7 @@ def _odd_size(size: Any, fn: str) -> tuple[int, int]:
     if h % 2 == 0 or w % 2 == 0:
         raise ValueError(f"{fn}: size expects odd positive integers (the kernel needs a centre), "
                          f"but got {size!r}")
+    _check_taps(h, w, fn, f"size={size!r}")
     return h, w
 
 
@@ -100,10 +150,12 @@ def _line_radius(extent: float) -> int:
     return max(0, math.ceil(extent - 1e-9))
 
 
-def _size_for(sigma: tuple[float, float], size: Any, fn: str) -> tuple[int, int]:
-    """``size`` checked, or the default ``2 * ceil(3 * sigma) + 1`` per axis."""
+def _size_for(sigma: tuple[float, float], size: Any, fn: str, name: str = "sigma") -> tuple[int, int]:
+    """``size`` checked, or the default ``2 * ceil(3 * sigma) + 1`` per axis (within bounds)."""
     if size is None:
-        return tuple(2 * math.ceil(3 * s) + 1 for s in sigma)
+        h, w = (2 * math.ceil(3 * s) + 1 for s in sigma)
+        _check_taps(h, w, fn, f"{name}={sigma[0] if sigma[0] == sigma[1] else sigma!r} (no size given)")
+        return h, w
     return _odd_size(size, fn)
 
 
@@ -201,7 +253,7 @@ def box(size: int | tuple[int, int] = 3) -> np.ndarray:
     >>> float(box(5).sum())
     1.0
     """
-    h, w = to_tuple(size, 2, "size", "box", minimum=1)
+    h, w = _size(size, "box")
     return np.full((h, w), 1.0 / (h * w))
 
 
@@ -294,10 +346,13 @@ def motion_blur(length: int, angle: float = 0.0) -> np.ndarray:
      [0. 1. 0.]]
     """
     length = check_int(length, "length", "motion_blur", minimum=1)
+    if length > MAX_ELEMENTS:              # before length / 2.0, which overflows past 1e308
+        _check_taps(length, 1, "motion_blur", f"length={length}")
     angle = _real(angle, "angle", "motion_blur", "a finite number of degrees")
     dx, dy = _cos_sin(angle)
     half = length / 2.0
     radius = max(_line_radius(half * abs(dx) - 0.5), _line_radius(half * abs(dy) - 0.5))
+    _check_taps(2 * radius + 1, 2 * radius + 1, "motion_blur", f"length={length}")
     centres = _offsets(2 * radius + 1)
     # Arclength interval [lo, hi] of the segment t * (dx, dy), |t| <= half, inside each pixel square.
     lo = np.full((centres.size, centres.size), -half)
@@ -653,7 +708,7 @@ def difference_of_gaussians(sigma_low: float | tuple[float, float], sigma_high: 
     low, high = _sigma_pair(sigma_low, fn, "sigma_low"), _sigma_pair(sigma_high, fn, "sigma_high")
     if not all(a < b for a, b in zip(low, high)):
         raise ValueError(f"{fn}: sigma_low expects a value below sigma_high={sigma_high!r}, but got {sigma_low!r}")
-    shape = _size_for(high, size, fn)
+    shape = _size_for(high, size, fn, "sigma_high")
     return gaussian(low, shape) - gaussian(high, shape)
 
 
@@ -735,8 +790,10 @@ def unsharp_mask(sigma: float | tuple[float, float] = 1.0, amount: float = 1.0,
     >>> k.shape, round(float(k.sum()), 12)
     ((7, 7), 1.0)
     """
-    blur = gaussian(_sigma_pair(sigma, "unsharp_mask"), None if size is None else _odd_size(size, "unsharp_mask"))
-    amount = _non_negative(amount, "amount", "unsharp_mask")
+    fn = "unsharp_mask"
+    pair = _sigma_pair(sigma, fn)
+    blur = gaussian(pair, _size_for(pair, size, fn))
+    amount = _non_negative(amount, "amount", fn)
     centre = np.zeros_like(blur)
     centre[blur.shape[0] // 2, blur.shape[1] // 2] = 1.0
     return (1.0 + amount) * centre - amount * blur
@@ -957,20 +1014,24 @@ def gabor(sigma: float, theta: float, wavelength: float, gamma: float = 0.5, psi
     [-0.607  0.     1.     0.    -0.607]
     """
     fn = "gabor"
-    sigma = _positive(sigma, "sigma", fn)
+    sigma = _scale(sigma, "sigma", fn)
     theta = _real(theta, "theta", fn, "a finite number of degrees")
-    wavelength = _positive(wavelength, "wavelength", fn)
+    wavelength = _scale(wavelength, "wavelength", fn)
     gamma = _positive(gamma, "gamma", fn)
     psi = _real(psi, "psi", fn, "a finite number of radians")
     if size is None:
-        n = 2 * math.ceil(3.0 * max(sigma, sigma / gamma)) + 1
+        extent = 3.0 * max(sigma, sigma / gamma)           # may be inf for a tiny gamma
+        if 2 * extent + 1 > math.sqrt(MAX_ELEMENTS):
+            _check_taps(2 * extent + 1, 2 * extent + 1, fn, f"sigma={sigma!r} with gamma={gamma!r} (no size given)")
+        n = 2 * math.ceil(extent) + 1
         h, w = n, n
     else:
         h, w = _odd_size(size, fn)
     cos, sin = _cos_sin(theta)
     y, x = _offsets(h)[:, None], _offsets(w)[None, :]
     along, across = x * cos + y * sin, -x * sin + y * cos
-    envelope = np.exp(-(along**2 + (gamma * across) ** 2) / (2.0 * sigma**2))
+    with np.errstate(over="ignore", under="ignore"):       # a huge gamma: exp(-inf) = 0 is right
+        envelope = np.exp(-(along**2 + (gamma * across) ** 2) / (2.0 * sigma**2))
     return envelope * np.cos(2.0 * np.pi * along / wavelength + psi)
 
 

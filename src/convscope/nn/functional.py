@@ -8,11 +8,20 @@ the argument, what was expected and what was received.
 Dtypes: float32 and float64 are computed as they are; float32 mixed with float64 computes in
 float64; float16 computes in float32; integer and bool operands are cast to the floating dtype
 of the other operands, or to float32 when none is floating. PyTorch refuses mixed or integer
-operands instead; convscope converts, so ``F.conv2d(uint8_image, kernel)`` just works.
+operands instead; convscope converts, so ``F.conv2d(uint8_image, kernel)`` just works. Max pooling
+is the exception: it keeps integer input in its dtype, exactly (as PyTorch's does).
+
+Empty and huge shapes follow PyTorch where it defines them: an empty batch gives an empty
+result, an empty kernel or channel axis of a conv is refused, pools refuse empty dims other than
+the batch's, and the mean of an empty loss is NaN. A stride or dilation too large to matter
+gives PyTorch's result, however large; an argument that would make an array larger than one
+array can address (2**63 bytes) is refused naming it, before anything is allocated.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -126,9 +135,14 @@ def pad(input, pad, mode: str = "constant", value: float | None = None):
         raise ValueError(f"{fn}: mode expects one of {', '.join(map(repr, pad_ops.MODES))}, but got {mode!r}")
     if value is not None and mode != "constant":
         raise ValueError(f"{fn}: value applies to mode 'constant' only, but mode is {mode!r}")
+    if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)):
+        raise TypeError(f"{fn}: value expects a real number, but got {value!r} ({type(value).__name__})")
     # PyTorch order is last dim first; the op wants axis order.
     pairs = tuple((flat[i], flat[i + 1]) for i in range(len(flat) - 2, -1, -2))
     _check_pads(x, pairs, mode, fn, "pad")
+    V.check_addressable(x.shape[:x.ndim - len(pairs)] + tuple(n + lo + hi for n, (lo, hi) in
+                                                           zip(x.shape[x.ndim - len(pairs):], pairs)),
+                        x.itemsize, fn, "an output", f"pad={tuple(pad)!r}")
     return _Pad.apply(input if isinstance(input, Tensor) else x, pads=pairs, mode=mode,
                       value=0.0 if value is None else value)
 
@@ -194,6 +208,18 @@ def _check_conv_operands(n: int, fn: str, x: np.ndarray, w: np.ndarray, b: np.nd
                          f"but got shape {x.shape}")
     if b is not None and b.ndim != 1:
         raise ValueError(f"{fn}: bias expects 1 dimension, but got shape {b.shape}")
+    if 0 in w.shape[2:]:
+        # PyTorch: "kernel size should be greater than zero". An empty kernel sums over nothing,
+        # so the output would be the bias alone whatever the input.
+        raise ValueError(f"{fn}: weight expects a kernel of positive size ({_KERNEL_NAMES[n]} >= 1), "
+                         f"but got shape {w.shape}")
+
+
+def _clamped(values: tuple[int, ...], bounds: tuple[int, ...]) -> tuple[int, ...]:
+    """``min(value, bound)`` per dim: a stride at least the extent it steps over (or a dilation
+    of a 1-tap kernel, bound 1) changes nothing, and the clamped value keeps NumPy's byte strides
+    and slice steps within int64 however large the argument was."""
+    return tuple(min(v, max(b, 1)) for v, b in zip(values, bounds))
 
 
 def _convnd(n: int, fn: str, input, weight, bias, stride, padding, dilation, groups, padding_mode):
@@ -208,6 +234,15 @@ def _convnd(n: int, fn: str, input, weight, bias, stride, padding, dilation, gro
 
     channels = x.shape[-n - 1]
     out_channels, per_group = w.shape[0], w.shape[1]
+    if out_channels < groups:
+        # PyTorch: "expected weight to be at least {groups} at dimension 0".
+        raise ValueError(f"{fn}: weight expects at least groups={groups} output channels (weight.shape[0]), "
+                         f"but got shape {w.shape}")
+    if per_group == 0:
+        # PyTorch returns an (N, 0, ...) output here, dropping the out_channels; convscope refuses,
+        # as it refuses an empty kernel: the sum over no inputs would be the bias alone.
+        raise ValueError(f"{fn}: weight expects at least 1 input channel per group (weight.shape[1] >= 1), "
+                         f"but got shape {w.shape}")
     if out_channels % groups:
         raise ValueError(f"{fn}: weight expects out_channels divisible by groups={groups}, "
                          f"but weight.shape[0] is {out_channels}")
@@ -225,6 +260,15 @@ def _convnd(n: int, fn: str, input, weight, bias, stride, padding, dilation, gro
             raise ValueError(f"{fn}: kernel expects to fit in the padded input, but along spatial dim {i} the "
                              f"dilated kernel spans {d * (k - 1) + 1} (kernel {k}, dilation {d}) and the padded "
                              f"input has {size + lo + hi} (size {size} + padding {lo} + {hi})")
+    padded = tuple(size + lo + hi for size, (lo, hi) in zip(spatial, pads))
+    because = f"padding={padding!r}" + (f" with dilation={dilation}" if padding == "same" else "")
+    V.check_addressable(x.shape[:-n] + padded, V.result_float_dtype(x, w, b).itemsize, fn, "a padded input",
+                        because)
+    out = conv_ops.output_shape(spatial, kernel, stride, pads, dilation)
+    V.check_addressable((x.shape[0] if x.ndim == n + 2 else 1, out_channels) + out,
+                        V.result_float_dtype(x, w, b).itemsize, fn, "an output", because)
+    stride = _clamped(stride, padded)                                 # one window along that dim
+    dilation = _clamped(dilation, tuple(1 if k == 1 else d for k, d in zip(kernel, dilation)))
 
     operand = input if isinstance(input, Tensor) else x
     if padding_mode != "zeros" and any(lo or hi for lo, hi in pads):
@@ -264,8 +308,10 @@ _CONV_DOC = """{rank}-D convolution (cross-correlation, as in every CNN framewor
     Raises
     ------
     ValueError
-        Wrong rank, channels not matching weight and groups, kernel larger than the padded input,
-        stride or dilation < 1, bad padding string or padding_mode.
+        Wrong rank, an empty kernel, no output channels or no input channels per group (PyTorch
+        also refuses the former two), channels not matching weight and groups, kernel larger than
+        the padded input, stride or dilation < 1, bad padding string or padding_mode, a padded
+        input or output beyond 2**63 bytes.
     TypeError
         Non-integer stride, padding, dilation or groups; a non-numeric dtype.
 
@@ -318,6 +364,14 @@ def _conv_transposend(n: int, fn: str, input, weight, bias, stride, padding, out
             raise ValueError(f"{fn}: output_padding expects each value smaller than stride or dilation, but got "
                              f"output_padding={output_padding} with stride={stride} and dilation={dilation}")
     channels = x.shape[-n - 1]
+    if w.shape[0] < groups:
+        # PyTorch: "expected weight to be at least {groups} at dimension 0".
+        raise ValueError(f"{fn}: weight expects at least groups={groups} input channels (weight.shape[0]), "
+                         f"but got shape {w.shape}")
+    if w.shape[1] == 0:
+        # PyTorch: "non-empty 4D weight tensor expected".
+        raise ValueError(f"{fn}: weight expects at least 1 output channel per group (weight.shape[1] >= 1), "
+                         f"but got shape {w.shape}")
     if w.shape[0] != channels:
         raise ValueError(f"{fn}: weight expects {w.shape[0]} input channels (weight.shape[0]), but input has {channels}")
     if channels % groups:
@@ -329,6 +383,15 @@ def _conv_transposend(n: int, fn: str, input, weight, bias, stride, padding, out
     if min(out) <= 0:
         raise ValueError(f"{fn}: padding={padding} expects to leave a positive output size, but the output would "
                          f"be {out} for input size {x.shape[-n:]}")
+    # The op folds into a buffer of every position a window touches, then crops the padding off.
+    kernel = w.shape[2:]
+    buffer = tuple((size - 1) * s + d * (k - 1) + 1 + op
+                   for size, k, s, d, op in zip(x.shape[-n:], kernel, stride, dilation, output_padding))
+    V.check_addressable((x.shape[0] if x.ndim == n + 2 else 1, out_channels) + buffer,
+                        V.result_float_dtype(x, w, b).itemsize, fn, "an output",
+                        f"stride={stride}, dilation={dilation} and output_padding={output_padding}")
+    stride = _clamped(stride, buffer)                  # only an input of size 1 has so large a stride
+    dilation = _clamped(dilation, tuple(1 if k == 1 else d for k, d in zip(kernel, dilation)))
     return _ConvTranspose.apply(input if isinstance(input, Tensor) else x, weight if isinstance(weight, Tensor) else w,
                                 bias if (bias is None or isinstance(bias, Tensor)) else b,
                                 stride=stride, padding=padding, output_padding=output_padding,
@@ -580,7 +643,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                              f"{np.shape(v.data if isinstance(v, Tensor) else v)}")
     if not training and (rm is None or rv is None):
         raise ValueError(f"{fn}: eval mode expects running_mean and running_var, but got None")
-    if training and data.size // C <= 1:
+    eps = V.check_real(eps, "eps", fn)
+    momentum = V.check_real(momentum, "momentum", fn)
+    if training and data.size // max(C, 1) <= 1:
         raise ValueError(f"{fn}: training expects more than 1 value per channel, but got input shape {data.shape}")
     w = weight if (weight is None or isinstance(weight, Tensor)) else np.asarray(weight, dtype=data.dtype)
     b = bias if (bias is None or isinstance(bias, Tensor)) else np.asarray(bias, dtype=data.dtype)
@@ -635,6 +700,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
         raise ValueError(f"{fn}: input expects (N, C) or (N, C, d1, ...) class scores, but got shape {data.shape}")
     if t.dtype.kind not in "iu":
         raise TypeError(f"{fn}: target expects integer class indices, but got dtype {t.dtype}")
+    ignore_index = V.check_int(ignore_index, "ignore_index", fn)
     want = (data.shape[0],) + data.shape[2:]
     if t.shape != want:
         raise ValueError(f"{fn}: target expects shape {want} for input of shape {data.shape}, but got {t.shape}")
@@ -644,42 +710,56 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
         pos = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(f"{fn}: target expects class indices in [0, {C}) or ignore_index={ignore_index}, but got "
                          f"{int(t[pos])} at position {pos if len(pos) > 1 else pos[0]}")
-    if not 0 <= label_smoothing <= 1:
-        raise ValueError(f"{fn}: label_smoothing expects a value in [0, 1], but got {label_smoothing}")
+    label_smoothing = V.check_real(label_smoothing, "label_smoothing", fn, low=0, high=1)
     w = None
     if weight is not None:
-        w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=data.dtype)
+        w = _array(weight, "weight", fn).astype(data.dtype)
         if w.shape != (C,):
             raise ValueError(f"{fn}: weight expects shape ({C},) (one per class), but got {w.shape}")
     return _CrossEntropy.apply(x, target=t.astype(np.int64), weight=w, ignore_index=ignore_index,
                                reduction=reduction, label_smoothing=float(label_smoothing))
 
 
+class _NLL(Function):
+    @staticmethod
+    def forward(ctx, logp, *, target, weight, ignore_index, reduction):
+        loss, cache = loss_ops.nll_loss(logp, target, weight, ignore_index, reduction)
+        ctx.save_for_backward(cache)
+        return loss
+
+    @staticmethod
+    def backward(ctx, g):
+        return (loss_ops.nll_loss_backward(g, ctx.saved[0]),)
+
+
 def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
-    """Negative log-likelihood of log-probabilities (pair with log_softmax), like PyTorch's."""
+    """Negative log-likelihood of log-probabilities (pair with log_softmax), like PyTorch's.
+
+    ``input`` (N, C) or (N, C, *d), ``target`` (N,) or (N, *d) class indices; reductions,
+    ``weight`` and ``ignore_index`` as :func:`cross_entropy`. The mean over an empty batch (or
+    over only ignored targets) is NaN, as in PyTorch.
+    """
     fn = "nll_loss"
     x = _float_operand(input, "input", fn)
-    # nll(logp) equals cross_entropy(logp) because log_softmax(logp) == logp for log-probabilities;
-    # the explicit form below avoids relying on that.
     data = x.data if isinstance(x, Tensor) else x
     t = np.asarray(target.data if isinstance(target, Tensor) else target)
     _check_reduction(reduction, fn)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{fn}: target expects integer class indices, but got dtype {t.dtype}")
     if data.ndim < 2 or t.shape != (data.shape[0],) + data.shape[2:]:
         raise ValueError(f"{fn}: input (N, C, ...) and target (N, ...) expect matching shapes, but got "
                          f"{data.shape} and {t.shape}")
+    ignore_index = V.check_int(ignore_index, "ignore_index", fn)
     C = data.shape[1]
     keep = t != ignore_index
     if ((t < 0) | (t >= C))[keep].any():
         raise ValueError(f"{fn}: target expects class indices in [0, {C}), but got values outside")
-    onehot = np.zeros_like(data)
-    safe = np.where(keep, t, 0)
-    w = np.ones(C, dtype=data.dtype) if weight is None else np.asarray(_raw_array(weight), dtype=data.dtype)
-    np.put_along_axis(onehot, np.expand_dims(safe, 1), np.expand_dims(w[safe] * keep, 1), axis=1)
-    picked = (x * onehot).sum(1) * -1.0
-    if reduction == "none":
-        return picked
-    total = picked.sum()
-    return total if reduction == "sum" else total / float((w[safe] * keep).sum())
+    w = None
+    if weight is not None:
+        w = _array(weight, "weight", fn).astype(data.dtype)
+        if w.shape != (C,):
+            raise ValueError(f"{fn}: weight expects shape ({C},) (one per class), but got {w.shape}")
+    return _NLL.apply(x, target=t.astype(np.int64), weight=w, ignore_index=ignore_index, reduction=reduction)
 
 
 def _raw_array(value):
@@ -713,12 +793,22 @@ def mse_loss(input, target, reduction: str = "mean"):
 
 def flatten(input, start_dim: int = 1, end_dim: int = -1):
     """Merge dims ``start_dim..end_dim`` into one (``Flatten``'s default keeps the batch dim)."""
-    if isinstance(input, Tensor):
-        return input.flatten(start_dim, end_dim)
-    x = np.asarray(input)
-    nd = max(x.ndim, 1)
-    start, end = start_dim % nd, end_dim % nd
-    return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1:])
+    fn = "flatten"
+    nd = max(np.ndim(input.data if isinstance(input, Tensor) else input), 1)
+    dims = []
+    for name, dim in (("start_dim", start_dim), ("end_dim", end_dim)):
+        dim = V.check_int(dim, name, fn)
+        if not -nd <= dim < nd:
+            raise ValueError(f"{fn}: {name} expects a value in [{-nd}, {nd - 1}] for a {nd}-D input, but got {dim}")
+        dims.append(dim % nd)
+    start, end = dims
+    if start > end:
+        raise ValueError(f"{fn}: start_dim expects a dim at or before end_dim, but got start_dim={start_dim} "
+                         f"and end_dim={end_dim} for a {nd}-D input")
+    x = input if isinstance(input, Tensor) else np.asarray(input)
+    # An explicit size, not -1: reshape cannot infer -1 when another dim is 0.
+    shape = (1,) if x.ndim == 0 else x.shape[:start] + (math.prod(x.shape[start:end + 1]),) + x.shape[end + 1:]
+    return x.reshape(shape)
 
 
 # --------------------------------------------------------------------------- pooling
@@ -743,13 +833,24 @@ class _Batched(Function):
         return (gx if ctx.batched else gx[0],)
 
 
-def _pool_input(input, n: int, fn: str):
-    x = _float_operand(input, "input", fn)
+def _pool_input(input, n: int, fn: str, *, empty_channels: bool = False, keep_integers: bool = False):
+    """The operand of a pool and its spatial shape, with PyTorch's rule for empty dims: only the
+    batch dim N of a batched input may be 0 (and the channels too where ``empty_channels``, as
+    PyTorch's adaptive average pools allow). ``keep_integers`` keeps an integer array or Tensor
+    in its dtype (max pooling is exact on integers) instead of casting it to floating."""
+    if keep_integers and (input.dtype if isinstance(input, Tensor) else np.asarray(input).dtype).kind in "iu":
+        x = input if isinstance(input, Tensor) else np.asarray(input)
+    else:
+        x = _float_operand(input, "input", fn)
     data = x.data if isinstance(x, Tensor) else x
     names = _SPATIAL_NAMES[n]
     if data.ndim not in (n + 1, n + 2):
         raise ValueError(f"{fn}: input expects {n + 1} dimensions (C, {names}) or {n + 2} (N, C, {names}), "
                          f"but got shape {data.shape}")
+    batched = data.ndim == n + 2
+    first = (2 if batched else 1) if empty_channels else (1 if batched else 0)
+    V.check_nonempty(data.shape, fn, "input", first=first,
+                     dims=(("N",) if batched else ()) + ("C",) + tuple(names.split(", ")))
     return x, data.shape[-n:]
 
 
@@ -767,11 +868,21 @@ def _pool_geometry(n, fn, spatial, kernel_size, stride, padding, dilation, ceil_
     if min(out) <= 0:
         raise ValueError(f"{fn}: input of spatial size {tuple(spatial)} expects to hold at least one window of "
                          f"kernel_size={kernel} (dilation={dilation}, padding={padding}), but the output would be {out}")
+    # Flat indices into the padded plane (and the tap numbers of a window) must fit int64.
+    padded = tuple(size + 2 * p for size, p in zip(spatial, padding))
+    V.check_addressable(padded, 8, fn, "a padded input plane", f"kernel_size={kernel} with padding={padding}")
+    # Values that change nothing, so that the ops' int64 arithmetic never sees a huge one: a 1-tap
+    # window ignores its dilation; a dilation past the padded input (possible with ceil_mode only,
+    # and only with a single window) leaves tap 0 the only one that reads an input element; a dim
+    # with one window ignores its stride once that is past the window's whole reach.
+    dilation = tuple(1 if k == 1 else min(d, size) for k, d, size in zip(kernel, dilation, padded))
+    stride = tuple(s if o > 1 else min(s, size + d * (k - 1) + 1)
+                   for s, o, size, d, k in zip(stride, out, padded, dilation, kernel))
     return kernel, stride, padding, dilation
 
 
 def _max_poolnd(n, fn, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
-    x, spatial = _pool_input(input, n, fn)
+    x, spatial = _pool_input(input, n, fn, keep_integers=True)
     kernel, stride, padding, dilation = _pool_geometry(n, fn, spatial, kernel_size, stride, padding, dilation,
                                                        ceil_mode)
     holder = {}
@@ -803,11 +914,14 @@ def _avg_poolnd(n, fn, input, kernel_size, stride, padding, ceil_mode, count_inc
 
 
 def _adaptive_avg_poolnd(n, fn, input, output_size):
-    x, spatial = _pool_input(input, n, fn)
+    # PyTorch lets N and C be 0 here (its 3-D version refuses C == 0 when batched; convscope does not).
+    x, spatial = _pool_input(input, n, fn, empty_channels=True)
     if isinstance(output_size, (tuple, list)):
         output_size = tuple(s if s is not None else size for s, size in zip(output_size, spatial)) \
             if len(output_size) == n else output_size
     out = V.to_tuple(output_size, n, "output_size", fn, minimum=1)
+    data = x.data if isinstance(x, Tensor) else x
+    V.check_addressable(data.shape[:-n] + out, data.itemsize, fn, "an output", f"output_size={output_size!r}")
     return _Batched.apply(
         x, n=n, forward=lambda xx: (pool_ops.adaptive_avg_pool_forward(xx, out), None),
         backward=lambda g, _, shape: pool_ops.adaptive_avg_pool_backward(g, shape))
@@ -820,7 +934,8 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Max over each window of a (N, C, H, W) input, like ``torch.nn.functional.max_pool2d``.
 
-    ``stride`` defaults to ``kernel_size``; padding is implicit -inf and at most half the kernel;
+    ``stride`` defaults to ``kernel_size``; padding is implicit -inf (an integer input's minimum:
+    integer input is pooled exactly, in its dtype) and at most half the kernel;
     each output size is ``floor((size + 2p - d(k - 1) - 1) / s) + 1`` (``ceil`` with
     ``ceil_mode``, dropping a last window that would start in the right padding). The gradient
     goes to each window's maximum (the first one in scan order on ties). With
@@ -1008,6 +1123,9 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
         scales = (None,) * n
     else:
         factors = _scale_factors(scale_factor, n, fn)
+        if not all(_math.isfinite(float(length) * f) for length, f in zip(spatial, factors)):
+            raise ValueError(f"{fn}: scale_factor={scale_factor!r} expects a finite output size, but size x "
+                             f"scale_factor overflows for input size {tuple(spatial)}")
         out = resize_ops.output_size(spatial, factors)
         if min(out) < 1:
             raise ValueError(f"{fn}: scale_factor={scale_factor!r} expects to give output sizes >= 1, but gives "
@@ -1015,6 +1133,8 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
         scales = (None,) * n if recompute_scale_factor else factors
     if min(spatial) < 1:
         raise ValueError(f"{fn}: input expects spatial sizes >= 1, but got shape {data.shape}")
+    V.check_addressable(data.shape[:2] + tuple(out), data.itemsize, fn, "an output",
+                        f"size={size!r}" if size is not None else f"scale_factor={scale_factor!r}")
     return _Interpolate.apply(x, out=out, mode="nearest" if mode == "nearest" else "linear",
                               align_corners=bool(align_corners), scales=scales,
                               shortcuts=(mode == "nearest" and n == 2))

@@ -15,8 +15,10 @@ def relu(x):
 
 
 def relu_backward(g, x):
-    """d relu / dx = 1 where x > 0, else 0 (0 at x = 0, as PyTorch)."""
-    return g * (x > 0)
+    """d relu / dx = 0 where x <= 0, else 1: PyTorch's ``threshold_backward``, so the gradient is
+    0 at x = 0 and passes unchanged at NaN (NaN <= 0 is false), and a zeroed position stays 0
+    even when ``g`` is inf or NaN there."""
+    return np.where(x <= 0, np.zeros((), dtype=g.dtype), g)
 
 
 def leaky_relu(x, slope):
@@ -25,6 +27,7 @@ def leaky_relu(x, slope):
 
 
 def leaky_relu_backward(g, x, slope):
+    """g where x > 0, else slope * g (so ``slope * g`` at NaN, as PyTorch)."""
     return g * np.where(x > 0, 1, slope).astype(g.dtype)
 
 
@@ -49,7 +52,13 @@ def tanh_backward(g, y):
 
 
 def log_softmax(x, axis):
-    """x - logsumexp(x) along ``axis``, shifted by the max for stability."""
+    """x - logsumexp(x) along ``axis``, shifted by the max for stability.
+
+    An empty ``x`` gives an empty result of its shape (the max of an empty axis is undefined,
+    but there is nothing to normalise), as PyTorch; so does :func:`softmax`.
+    """
+    if x.size == 0:
+        return x.copy()
     shifted = x - x.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -60,6 +69,9 @@ def log_softmax_backward(g, y, axis):
 
 
 def softmax(x, axis):
+    """exp(x) / sum(exp(x)) along ``axis``, shifted by the max for stability."""
+    if x.size == 0:
+        return x.copy()
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 

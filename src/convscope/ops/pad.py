@@ -18,6 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .. import backend
+
 MODES = ("constant", "reflect", "replicate", "circular")
 Pairs = Sequence[tuple[int, int]]
 
@@ -41,8 +43,9 @@ def source_index(mode: str, n: int, before: int, after: int) -> np.ndarray:
 def pad(x: np.ndarray, pads: Pairs, mode: str = "constant", value: float = 0.0) -> np.ndarray:
     """Pad the last ``len(pads)`` axes of ``x``. Returns a new array (never a view of ``x``)."""
     lead = x.ndim - len(pads)
+    shape = x.shape[:lead] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[lead:], pads))
+    backend.check_allocation("pad", shape, x.dtype, "padded input")
     if mode == "constant":
-        shape = x.shape[:lead] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[lead:], pads))
         out = np.full(shape, value, dtype=x.dtype)
         dst = [slice(None)] * lead
         src = [slice(None)] * lead

@@ -17,8 +17,14 @@ run past the right padding; those positions count for nothing, not even in avera
 Forward and backward share one walk over the kernel taps (:func:`_taps`): the forward reads a
 strided slice of the (padded) input per tap, over the whole batch and all channels at once; the
 average pool's backward adds into the same slices. The loops are over taps only (4 for a 2x2
-kernel), never over samples or pixels. The max pool's backward needs no geometry: it scatters
-each gradient to the input element named by its index (PyTorch's contract).
+kernel), never over samples or pixels, and only over the taps that read an input element in
+at least one window: a tap that reads padding in every window adds nothing (zeros to a sum,
+-inf to a max), so a 1001-tap window over 5 inputs costs 5 taps, and the input is padded only
+as far as those taps reach. The max pool's backward needs no geometry: it scatters each
+gradient to the input element named by its index (PyTorch's contract).
+
+Max pooling works in the input's dtype, integers included (padding is then the dtype's
+minimum instead of -inf), so int64 values above 2**53 come out exact.
 
 Adaptive pooling splits each dim of size ``n`` into ``out`` bins
 ``[floor(i * n / out), ceil((i + 1) * n / out))`` that may overlap, and when ``out > n`` repeat
@@ -28,8 +34,9 @@ taken one dim at a time.
 
 from __future__ import annotations
 
+import itertools
 import math
-from typing import Iterator, Sequence
+from typing import Any, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -80,29 +87,69 @@ def pool_output_shape(spatial: Ints, kernel: Ints, stride: Ints, padding: Ints, 
     return tuple(shape)
 
 
-def _padded_extent(spatial: Ints, kernel: Ints, stride: Ints, padding: Ints, dilation: Ints,
-                   out: Ints) -> list[tuple[int, int]]:
-    """``(before, after)`` padding so every window lies inside: ``after`` covers ceil_mode's
-    overhang past the right padding (and is 0 where the windows stop short of it)."""
-    return [(p, max((o - 1) * s + d * (k - 1) + 1 - p - n, 0))
-            for n, k, s, p, d, o in zip(spatial, kernel, stride, padding, dilation, out)]
+class _Walk(NamedTuple):
+    """The taps a pool walks and the padding they need, per spatial dim.
+
+    ``taps[i]`` is the range ``[lo, hi)`` of dim ``i``'s taps that can read an input element in
+    some window; ``pads[i]`` the ``(before, after)`` padding that keeps every read of those taps
+    inside the array; the rest are the geometry, as given.
+    """
+    taps: list[tuple[int, int]]
+    pads: list[tuple[int, int]]
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+    out: tuple[int, ...]
 
 
-def _pad_windows(x: np.ndarray, pads: list[tuple[int, int]], value: float) -> np.ndarray:
+def _walk(spatial: Ints, kernel: Ints, stride: Ints, padding: Ints, dilation: Ints, out: Ints) -> _Walk:
+    """Plan the walk over the taps of a pool (see :class:`_Walk`).
+
+    Window ``o`` of a dim reads ``o * s - p + t * d`` at tap ``t``, for ``o`` in ``[0, out)``. A tap
+    can hit ``[0, n)`` only if ``t * d >= p - (out - 1) * s`` (the last window reaches the input)
+    and ``t * d <= p + n - 1`` (the first one does not overshoot it); the taps between are walked,
+    the others read padding in every window and change nothing.
+    """
+    taps, pads = [], []
+    for n, k, s, p, d, o in zip(spatial, kernel, stride, padding, dilation, out):
+        reach = (o - 1) * s                      # how far the last window starts after the first
+        lo = max(0, -((reach - p) // d))
+        hi = max(lo, min(k, (p + n - 1) // d + 1))
+        taps.append((lo, hi))
+        if hi == lo:
+            pads.append((0, 0))
+        else:
+            pads.append((max(p - lo * d, 0), max(reach - p + (hi - 1) * d - (n - 1), 0)))
+    return _Walk(taps, pads, tuple(kernel), tuple(stride), tuple(padding), tuple(dilation), tuple(out))
+
+
+def _pad_windows(x: np.ndarray, pads: list[tuple[int, int]], value) -> np.ndarray:
     """``x`` padded with ``value`` by ``pads``; ``x`` itself (no copy) when nothing is padded."""
     if not any(lo or hi for lo, hi in pads):
         return x
     return _pad(x, pads, "constant", value)
 
 
-def _taps(kernel: Ints, stride: Ints, dilation: Ints, out: Ints) -> Iterator[tuple[int, tuple[slice, ...]]]:
-    """For each kernel tap (row-major, PyTorch's scan order): its number and the index that
-    selects, from a padded ``(N, C, *padded)`` array, that tap's element of every window,
-    shaped ``(N, C, *out)``. Forward reads these slices; backward adds into them."""
+def _lowest(dtype) -> Any:
+    """The value max pooling pads with: -inf, or an integer dtype's minimum."""
+    dtype = np.dtype(dtype)
+    return dtype.type(np.iinfo(dtype).min) if dtype.kind in "iu" else dtype.type(-np.inf)
+
+
+def _taps(walk: _Walk) -> Iterator[tuple[int, tuple[slice, ...]]]:
+    """For each walked tap (row-major, PyTorch's scan order): its number within the whole kernel
+    and the index that selects, from the input padded by ``walk.pads``, that tap's element of
+    every window, shaped ``(N, C, *out)``. Forward reads these slices; backward adds into them."""
     lead = (slice(None), slice(None))
-    for number, tap in enumerate(np.ndindex(*kernel)):
-        yield number, lead + tuple(slice(t * d, t * d + s * (o - 1) + 1, s)
-                                   for t, s, d, o in zip(tap, stride, dilation, out))
+    weights = _plane_strides(walk.kernel)
+    for tap in itertools.product(*(range(lo, hi) for lo, hi in walk.taps)):
+        number = sum(t * w for t, w in zip(tap, weights))
+        index = []
+        for t, s, p, d, o, (before, _) in zip(tap, walk.stride, walk.padding, walk.dilation, walk.out, walk.pads):
+            start = t * d - p + before
+            index.append(slice(start, start + s * (o - 1) + 1, s if o > 1 else 1))
+        yield number, lead + tuple(index)
 
 
 def _outer(vectors: Sequence[np.ndarray]) -> np.ndarray:
@@ -128,28 +175,35 @@ def _plane_strides(spatial: Ints) -> list[int]:
 
 # --------------------------------------------------------------------------- max pool
 
-def _max_scan(xp: np.ndarray, kernel: Ints, stride: Ints, dilation: Ints, out: Ints,
-              first_tap: np.ndarray, nan_aware: bool) -> tuple[np.ndarray, np.ndarray]:
+def _tap_dtype(kernel: Ints):
+    taps = math.prod(kernel)
+    return np.uint8 if taps <= 256 else (np.int32 if taps < 2**31 else np.int64)
+
+
+def _max_scan(xp: np.ndarray, walk: _Walk, first_tap: np.ndarray, nan_aware: bool) -> tuple[np.ndarray, np.ndarray]:
     """Running max over the taps of every window, and the number of the tap that holds it.
 
     A tap replaces the running max only if strictly greater (so ties keep the first maximum in
     scan order) or, with ``nan_aware``, if it is NaN (so the last NaN wins, as in PyTorch).
-    Tap 0 starts the scan: it is either a real element or -inf padding, and in the latter case
-    the tap number starts at the window's first real tap (``first_tap``), as PyTorch's index does.
+    The first walked tap starts the scan, with the tap number at the window's first real tap
+    (``first_tap``), as PyTorch's index does: that tap is either padding (-inf, or an integer
+    dtype's minimum, which never replaces) or the window's first real element. So a window whose
+    real elements all equal the padding value points at its first one.
 
     Taps come in increasing order, so "the tap that last replaced the max" is the running
     maximum of ``replaced * tap``; padding taps never replace (-inf is not greater than the
     running max), so that holds from ``first_tap`` on. This is branch-free arithmetic, several
     times faster than a masked copy on random data.
     """
-    taps = _taps(kernel, stride, dilation, out)
-    _, first = next(taps)
-    best = xp[first].copy()
-    tap_dtype = np.uint8 if math.prod(kernel) <= 256 else np.int32
-    which = np.empty(best.shape, dtype=tap_dtype)
+    shape = xp.shape[:2] + walk.out
+    taps = _taps(walk)
+    start = next(taps, None)
+    best = np.full(shape, _lowest(xp.dtype), dtype=xp.dtype) if start is None else xp[start[1]].copy()
+    tap_dtype = _tap_dtype(walk.kernel)
+    which = np.empty(shape, dtype=tap_dtype)
     which[...] = first_tap
-    mask = np.empty(best.shape, dtype=bool)
-    tap = np.empty(best.shape, dtype=tap_dtype)
+    mask = np.empty(shape, dtype=bool)
+    tap = np.empty(shape, dtype=tap_dtype)
     for number, index in taps:
         v = xp[index]
         np.greater(v, best, out=mask)
@@ -168,11 +222,12 @@ def max_pool_forward(x: np.ndarray, kernel: Ints, stride: Ints, padding: Ints, d
     """N-d max pooling with PyTorch's indices.
 
     ``y[n, c, o] = max over taps t of x[n, c, o * s - p + t * d]`` (multi-indices over the
-    spatial dims), where padded positions are -inf and so never selected.
+    spatial dims), where padded positions are -inf (an integer dtype's minimum) and so never
+    selected.
 
     Parameters
     ----------
-    x : (N, C, *spatial) float array
+    x : (N, C, *spatial) float or integer array, pooled in its own dtype
     kernel, stride, dilation : one positive int per spatial dim
     padding : one non-negative int per spatial dim (implicit -inf on both sides)
     ceil_mode : bool
@@ -186,9 +241,10 @@ def max_pool_forward(x: np.ndarray, kernel: Ints, stride: Ints, padding: Ints, d
         Flat (row-major) index of each maximum within its ``prod(spatial)`` input plane. Ties go
         to the first maximum in row-major scan order over the window; a NaN counts as the
         maximum (the last NaN of the window wins), as in PyTorch's CPU kernel. A window whose
-        real elements are all -inf points at its first real element. A window with no real
-        element at all (possible with dilation: its taps straddle a short input) gives -inf and
-        index -1, where PyTorch gives an index outside the window.
+        real elements are all -inf (or the integer minimum) points at its first real element. A
+        window with no real element at all (possible with dilation: its taps straddle a short
+        input) gives -inf (the integer minimum) and index -1, where PyTorch gives an index
+        outside the window.
 
     Examples
     --------
@@ -199,25 +255,34 @@ def max_pool_forward(x: np.ndarray, kernel: Ints, stride: Ints, padding: Ints, d
     """
     spatial = x.shape[2:]
     out = pool_output_shape(spatial, kernel, stride, padding, dilation, ceil_mode)
-    xp = _pad_windows(x, _padded_extent(spatial, kernel, stride, padding, dilation, out), -np.inf)
+    walk = _walk(spatial, kernel, stride, padding, dilation, out)
+    xp = _pad_windows(x, walk.pads, _lowest(x.dtype))
     # Per dim, the start of each window and its first tap inside the input (past left padding).
-    starts = [np.arange(o) * s - p for o, s, p in zip(out, stride, padding)]
+    starts = [np.arange(o, dtype=np.int64) * (s if o > 1 else 0) - p for o, s, p in zip(out, stride, padding)]
     first = [np.minimum(np.maximum(-st + d - 1, 0) // d, k - 1) for st, k, d in zip(starts, kernel, dilation)]
     first_tap = np.ravel_multi_index(np.meshgrid(*first, indexing="ij"), kernel)
-    y, which = _max_scan(xp, kernel, stride, dilation, out, first_tap, nan_aware=False)
-    if np.isnan(y).any():                       # NaN propagated into y: redo the indices by the NaN rule
-        y, which = _max_scan(xp, kernel, stride, dilation, out, first_tap, nan_aware=True)
+    y, which = _max_scan(xp, walk, first_tap, nan_aware=False)
+    if y.dtype.kind == "f" and np.isnan(y).any():   # NaN propagated into y: redo the indices by the NaN rule
+        y, which = _max_scan(xp, walk, first_tap, nan_aware=True)
     # Flat input index = window start + tap offset, each a weighted sum over dims.
     weights = _plane_strides(spatial)
     start_flat = _outer_sum([st * w for st, w in zip(starts, weights)])
-    tap_offset = _outer_sum([np.arange(k) * d * w for k, d, w in zip(kernel, dilation, weights)]).ravel()
-    indices = np.take(tap_offset, which)
+    if math.prod(kernel) <= 1 << 16:
+        tap_offset = _outer_sum([np.arange(k) * d * w for k, d, w in zip(kernel, dilation, weights)]).ravel()
+        indices = np.take(tap_offset, which)
+    else:                                       # a huge kernel: no table of every tap's offset
+        indices = np.zeros(which.shape, dtype=np.int64)
+        for t, d, w in zip(np.unravel_index(which, kernel), dilation, weights):
+            indices += t * (d * w)
     indices += start_flat
     # With dilation a window's taps can all miss a short input (PyTorch allows it): y is -inf and
     # no element is the maximum. PyTorch then returns an index outside the window (or the plane);
-    # we return -1, which the backward skips.
-    hit = [((st[:, None] + np.arange(k) * d >= 0) & (st[:, None] + np.arange(k) * d < n)).any(axis=1)
-           for st, k, d, n in zip(starts, kernel, dilation, spatial)]
+    # we return -1, which the backward skips. A window hits if its first tap at or past the input's
+    # start (``first``, unclipped) lies inside the kernel and before the input's end.
+    hit = []
+    for st, k, d, n in zip(starts, kernel, dilation, spatial):
+        t = np.maximum(-st + d - 1, 0) // d
+        hit.append((t < k) & (st + t * d < n))
     if not all(h.all() for h in hit):
         indices[..., ~_outer(hit)] = -1
     return y, indices
@@ -242,7 +307,8 @@ def max_pool_backward(gy: np.ndarray, indices: np.ndarray, input_shape: Ints) ->
     """
     planes = math.prod(input_shape[:2])
     size = math.prod(input_shape[2:])
-    flat = (indices.reshape(planes, -1) + (np.arange(planes, dtype=np.int64) * size)[:, None]).reshape(-1)
+    per_plane = math.prod(indices.shape[2:])           # explicit: -1 is ambiguous for an empty batch
+    flat = (indices.reshape(planes, per_plane) + (np.arange(planes, dtype=np.int64) * size)[:, None]).reshape(-1)
     weights = gy.reshape(-1)
     if indices.size and indices.min() < 0:     # windows with no input element (see the forward)
         real = indices.reshape(-1) >= 0
@@ -267,7 +333,7 @@ def _avg_divisor(spatial: Ints, kernel: Ints, stride: Ints, padding: Ints, out: 
     """
     counts = []
     for n, k, s, p, o in zip(spatial, kernel, stride, padding, out):
-        start = np.arange(o) * s - p
+        start = np.arange(o, dtype=np.int64) * (s if o > 1 else 0) - p
         end = np.minimum(start + k, n + p)
         if not count_include_pad:
             start, end = np.maximum(start, 0), np.minimum(end, n)
@@ -308,10 +374,11 @@ def avg_pool_forward(x: np.ndarray, kernel: Ints, stride: Ints, padding: Ints, c
     spatial = x.shape[2:]
     dilation = (1,) * len(kernel)
     out = pool_output_shape(spatial, kernel, stride, padding, dilation, ceil_mode)
-    xp = _pad_windows(x, _padded_extent(spatial, kernel, stride, padding, dilation, out), 0.0)
-    taps = _taps(kernel, stride, dilation, out)
-    _, first = next(taps)
-    y = xp[first].copy()
+    walk = _walk(spatial, kernel, stride, padding, dilation, out)
+    xp = _pad_windows(x, walk.pads, 0.0)
+    taps = _taps(walk)
+    start = next(taps, None)
+    y = np.zeros(x.shape[:2] + walk.out, dtype=x.dtype) if start is None else xp[start[1]].copy()
     for _, index in taps:
         y += xp[index]
     if divisor_override is not None:
@@ -344,10 +411,11 @@ def avg_pool_backward(gy: np.ndarray, input_shape: Ints, kernel: Ints, stride: I
         g = gy / np.asarray(divisor_override, dtype=gy.dtype)
     else:
         g = gy / _avg_divisor(spatial, kernel, stride, padding, out, count_include_pad, gy.dtype)
-    pads = _padded_extent(spatial, kernel, stride, padding, dilation, out)
+    walk = _walk(spatial, kernel, stride, padding, dilation, out)
+    pads = walk.pads
     gxp = np.zeros(tuple(input_shape[:2]) + tuple(n + lo + hi for n, (lo, hi) in zip(spatial, pads)),
                    dtype=gy.dtype)
-    for _, index in _taps(kernel, stride, dilation, out):
+    for _, index in _taps(walk):
         gxp[index] += g
     crop = (slice(None), slice(None)) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(spatial, pads))
     return np.ascontiguousarray(gxp[crop])
