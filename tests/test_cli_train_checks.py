@@ -10,7 +10,7 @@ import pytest
     (["--model", "no-such-model"], "--model expects one of"),
     (["--epochs", "0"], "--epochs expects a positive integer, but got 0"),
     (["--batch-size", "0"], "--batch-size expects a positive integer"),
-    (["--limit", "-5"], "--limit expects a non-negative integer, but got -5"),
+    (["--limit", "-5"], "--limit expects a non-negative integer (0 means every image), but got -5"),
     (["--lr", "nan"], "--lr expects a positive number, but got nan"),
     (["--lr", "-1"], "--lr expects a positive number"),
 ])

@@ -7,6 +7,20 @@ import sys
 
 from . import __version__
 
+class UserError(Exception):
+    """A mistake in the command line or its input: printed as one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with convscope's error style: one line ``convscope CMD: ...`` and exit status 2
+    (argparse's own prints the usage block first)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+DEMO_MAX_EPOCHS = 50
+
 
 def _demo(args: argparse.Namespace) -> int:
     from pathlib import Path
@@ -15,8 +29,9 @@ def _demo(args: argparse.Namespace) -> int:
 
     if args.text:
         return demo.run(sys.stdout)
-    if args.epochs < 1:
-        return _fail("demo", f"--epochs expects a positive integer, but got {args.epochs}")
+    if not 1 <= args.epochs <= DEMO_MAX_EPOCHS:
+        return _fail("demo", f"--epochs expects an integer in 1..{DEMO_MAX_EPOCHS} (the bundled digits are learned "
+                             f"in a few), but got {args.epochs}")
     try:
         from .report import build_demo_report
         from .viz._common import check_output_path
@@ -41,107 +56,6 @@ def _demo(args: argparse.Namespace) -> int:
         import webbrowser
 
         webbrowser.open(report.path.resolve().as_uri())
-    return 0
-
-
-DATASETS = ("mnist", "fashion-mnist")
-# Per-dataset normalisation (mean, std of the training pixels in [0, 1]).
-_NORMALIZE = {"mnist": (0.1307, 0.3081), "fashion-mnist": (0.2860, 0.3530)}
-
-
-def _datasets(args: argparse.Namespace):
-    """(train, test, where) for --dataset, from --data-dir, $CONVSCOPE_DATA or the bundled subset."""
-    import os
-
-    from . import data
-
-    cls = data.MNIST if args.dataset == "mnist" else data.FashionMNIST
-    root = args.data_dir or os.environ.get("CONVSCOPE_DATA")
-    if args.bundled or not root:
-        return cls.bundled(train=True), cls.bundled(train=False), "the subset bundled with convscope"
-    return cls(root, train=True), cls(root, train=False), str(root)
-
-
-def _train(args: argparse.Namespace) -> int:
-    import json
-    import os
-    from pathlib import Path
-
-    import numpy as np
-
-    from . import data, io, models, nn, optim
-    from .random import manual_seed
-    from .train import evaluate, fit
-
-    names = models.available()
-    if args.model not in names:
-        return _fail("train", f"--model expects one of {', '.join(names)}, but got {args.model!r}")
-    for flag, value, ok, what in (("--epochs", args.epochs, args.epochs >= 1, "a positive integer"),
-                                  ("--batch-size", args.batch_size, args.batch_size >= 1, "a positive integer"),
-                                  ("--limit", args.limit, args.limit >= 0, "a non-negative integer"),
-                                  ("--lr", args.lr, np.isfinite(args.lr) and args.lr > 0, "a positive number")):
-        if not ok:
-            return _fail("train", f"{flag} expects {what}, but got {value}")
-    out = Path(args.out)
-    checkpoint = out / "checkpoint.npz"
-    if out.exists() and not out.is_dir():
-        return _fail("train", f"--out expects a folder, but {out} is a file")
-    probe = out
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not os.access(probe, os.W_OK | os.X_OK):
-        return _fail("train", f"--out expects a writable folder, but {probe} is not writable")
-    if args.resume and not checkpoint.is_file():
-        print(f"convscope train: --resume expects a checkpoint at {checkpoint}, but there is none", file=sys.stderr)
-        return 2
-    if not args.resume and checkpoint.exists() and not args.force:
-        print(f"convscope train: {checkpoint} exists; pass --resume to continue it or --force to start over",
-              file=sys.stderr)
-        return 2
-    manual_seed(args.seed)
-    train_set, test_set, where = _datasets(args)
-    if args.limit:
-        train_set = data.ArrayDataset(train_set.data[:args.limit], train_set.targets[:args.limit])
-    mean, std = _NORMALIZE[args.dataset]
-    norm = data.Normalize(mean, std)
-    augment = norm
-    if args.augment:
-        steps = [data.RandomCrop(28, padding=2)]
-        if args.dataset == "fashion-mnist":
-            steps.append(data.RandomHorizontalFlip())     # clothes are mirror-symmetric; digits are not
-        augment = data.Compose(steps + [norm])
-    train_loader = data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True, seed=args.seed,
-                                   transform=augment)
-    test_loader = data.DataLoader(test_set, batch_size=256, transform=norm)
-    model = models.get(args.model, in_channels=1, num_classes=10)
-    params = list(model.parameters())
-    if args.optimizer == "sgd":
-        optimizer = optim.SGD(params, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
-    elif args.optimizer == "adamw":
-        optimizer = optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
-    else:
-        optimizer = optim.Adam(params, lr=args.lr, weight_decay=args.weight_decay)
-    scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs) if args.cosine else None
-    n_params = sum(p.numel() for p in params)
-    print(f"training {args.model} ({n_params:,} parameters) on {args.dataset} from {where}: "
-          f"{len(train_set):,} train / {len(test_set):,} test images, {args.epochs} epochs, "
-          f"batch {args.batch_size}, {args.optimizer} lr {args.lr}{', cosine' if args.cosine else ''}"
-          f"{', augmented' if args.augment else ''}", file=sys.stderr)
-    history = fit(model, train_loader, nn.CrossEntropyLoss(), optimizer, args.epochs, val_loader=test_loader,
-                  scheduler=scheduler, checkpoint=checkpoint, resume=args.resume,
-                  progress=False if args.no_progress else None)
-    final = evaluate(model, test_loader)
-    io.save_state_dict(out / "model.npz", model.state_dict())
-    summary = {"model": args.model, "dataset": args.dataset, "data": where, "epochs": args.epochs,
-               "test_accuracy": final["accuracy"], "history": history.epochs,
-               "seconds_per_epoch": float(np.mean(history.column("seconds"))),
-               "images_per_second": float(np.mean(history.column("images_per_second")))}
-    tmp = out / "history.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2))
-    tmp.replace(out / "history.json")
-    print(f"test accuracy {final['accuracy']:.2%} after {args.epochs} epochs; "
-          f"{summary['seconds_per_epoch']:.1f} s/epoch, {summary['images_per_second']:,.0f} images/s; "
-          f"weights in {out / 'model.npz'}")
     return 0
 
 
@@ -325,7 +239,7 @@ def _apply(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as exc:
         return _fail("apply", str(exc), code=1)
     except OSError as exc:
-        return _fail("apply", f"cannot write {out}: {exc}", code=1)
+        return _fail("apply", f"cannot write {out}: {exc.strerror or exc}")
 
     def size(a) -> str:
         return f"{a.shape[0]} x {a.shape[1]} (H x W), " + ("grayscale" if a.ndim == 2 else f"{a.shape[2]} channels")
@@ -351,7 +265,7 @@ def _describe(args: argparse.Namespace) -> int:
     try:
         text = str(describe(kernels[0][1]))
     except (ValueError, TypeError) as exc:
-        return _fail("describe", str(exc))
+        return _fail("describe", str(exc).removeprefix("describe: "))
     print(text)
     return 0
 
@@ -399,7 +313,7 @@ def _summary(args: argparse.Namespace) -> int:
     try:
         result = summary(model, args.input, batch_size=args.batch)
     except (ValueError, TypeError) as exc:
-        message = str(exc).removeprefix("summary: ")
+        message = str(exc).removeprefix("summary: ").replace("input_shape expects", "--input expects", 1)
         if not args.input_given:
             message += " (the default --input is 3x224x224; pass the CxHxW the model expects)"
         return _fail("summary", message)
@@ -453,7 +367,7 @@ def _cost(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="convscope", description="Compute, learn and explain convolutional filters.")
     parser.add_argument("--version", action="version", version=f"convscope {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -473,27 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--text", action="store_true", help="only print the worked example and train, no report")
     demo.set_defaults(func=_demo)
 
-    train = sub.add_parser("train", help="train a model from the zoo on MNIST or Fashion-MNIST")
-    train.add_argument("--model", default="lenet5", help="a name from convscope.models.available() (default lenet5)")
-    train.add_argument("--dataset", choices=DATASETS, default="mnist")
-    train.add_argument("--epochs", type=int, default=5)
-    train.add_argument("--data-dir", help="folder with the IDX files (default: $CONVSCOPE_DATA, else the bundled subset)")
-    train.add_argument("--bundled", action="store_true", help="use the small subset shipped with convscope")
-    train.add_argument("--out", required=True, help="folder for checkpoint.npz, model.npz and history.json")
-    train.add_argument("--batch-size", type=int, default=64)
-    train.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam")
-    train.add_argument("--lr", type=float, default=1e-3)
-    train.add_argument("--momentum", type=float, default=0.9, help="for sgd")
-    train.add_argument("--weight-decay", type=float, default=0.0)
-    train.add_argument("--cosine", action="store_true", help="cosine learning-rate schedule over the epochs")
-    train.add_argument("--augment", action="store_true",
-                       help="random 28x28 crops of the image padded by 2 (and horizontal flips for fashion-mnist)")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--limit", type=int, default=0, help="use only the first N training images")
-    train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
-    train.add_argument("--force", action="store_true", help="start over even if OUT/checkpoint.npz exists")
-    train.add_argument("--no-progress", action="store_true", help="print one line per epoch only")
-    train.set_defaults(func=_train)
+    from . import cli_train
+
+    cli_train.add_parser(sub)
 
     filters = sub.add_parser("filters", help="list the named kernels (for --filter)")
     filters.set_defaults(func=_filters)
@@ -543,7 +439,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     summ = sub.add_parser(
         "summary", help="trace a model from the zoo: per-layer shapes, params, MACs and receptive fields",
-        description="Run one forward pass of a zoo model on zeros and print every layer: output shape, "
+        description="Trace a zoo model's shapes (nothing is computed, so any input size is quick) and print "
+                    "every layer: output shape, "
                     "parameters, multiply-adds (conv and linear, biases excluded) and receptive field "
                     "(RF), effective stride (jump) and first-window centre (start) in input pixels.",
         epilog="example: convscope summary resnet18 --input 3x224x224; convscope summary lenet5 --input 1x28x28\n"
@@ -598,10 +495,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command(args: argparse.Namespace) -> str:
+    """'train' or 'viz filters': the command's name as the user typed it."""
+    return " ".join(filter(None, (getattr(args, "command", None), getattr(args, "viz_command", None))))
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``convscope`` command; returns the exit status.
+
+    0 done; 2 a user mistake (bad arguments, unusable files, impossible sizes, too little memory),
+    reported as one line ``convscope CMD: ...`` on stderr; 130 interrupted; 1 a missing optional
+    extra, or a bug in convscope, which alone shows a traceback and asks to be reported.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
+        parser.print_help(sys.stderr)
         return 2
-    return args.func(args)
+    command = _command(args)
+    try:
+        return args.func(args)
+    except UserError as exc:
+        return _fail(command, str(exc))
+    except MemoryError as exc:                      # convscope.ResourceError included
+        detail = str(exc) or "not enough memory"
+        return _fail(command, f"{detail} (try a smaller input, batch or size)")
+    except KeyboardInterrupt:
+        print(f"convscope {command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:                         # the reader went away (convscope ... | head)
+        return 0
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        print(f"convscope {command}: internal error: this is a bug in convscope {__version__}, not in your "
+              f"input; please report it to the convscope issue tracker with the command line and the "
+              f"traceback above",
+              file=sys.stderr)
+        return 1

@@ -11,16 +11,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from .cli import UserError
+
 MNIST_MODELS = ("lenet5", "simple_cnn", "small_vgg")
 # (mean, std) of the MNIST training pixels: what the digit models were trained on.
 _MNIST_NORM = (0.1307, 0.3081)
 
 _EXIT = ("\nexit status: 0 written; 2 bad arguments or input (unknown model or layer, channel out of range,\n"
          "unusable output path, OUT exists without --force); 1 a missing extra (matplotlib or Pillow).")
-
-
-class UserError(Exception):
-    """A mistake in the command line or its input: printed as one line, exit status 2."""
 
 
 def _fail(command: str, message: str, code: int = 2) -> int:

@@ -157,23 +157,48 @@ def evaluate(model, loader, loss_fn: Callable | None = None) -> dict[str, float]
                 seen += len(labels)
     finally:
         model.train(was_training)
-    result = {"accuracy": correct / seen if seen else float("nan"), "count": seen}
+    if not seen:
+        raise ValueError("evaluate: loader expects at least one sample, but it gave none (an empty dataset?)")
+    result = {"accuracy": correct / seen, "count": seen}
     if loss_fn is not None:
-        result["loss"] = total_loss / seen if seen else float("nan")
+        result["loss"] = total_loss / seen
     return result
 
 
 def load_checkpoint(path) -> dict[str, Any]:
-    """Read a training checkpoint written by :func:`fit` (validated, never unpickled)."""
+    """Read a training checkpoint written by :func:`fit` (validated, never unpickled).
+
+    Returns a dict with ``epoch`` (epochs completed), ``epochs`` (the run's planned total),
+    ``model``, ``optimizer``, ``scheduler``, ``rng``, ``loader_seed``, ``history`` (one record per
+    completed epoch) and ``run`` (what the caller passed as ``fit(..., run=...)``, else None).
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        No file; not a checkpoint, truncated or corrupt; or contents that contradict each other
+        (an epoch count that is not a non-negative integer, or a history of another length).
+    """
     state = cs_io.load(path, kind="checkpoint")
+    if not isinstance(state, dict):
+        raise ValueError(f"load_checkpoint: {path} expects a training checkpoint, but it holds a {type(state).__name__}")
     for key in ("epoch", "model", "optimizer", "rng", "history"):
         if key not in state:
             raise ValueError(f"load_checkpoint: {path} expects a training checkpoint with {key!r}, but it is missing")
+    epoch, history = state["epoch"], state["history"]
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise ValueError(f"load_checkpoint: {path} expects a non-negative integer epoch, but it records {epoch!r}")
+    if not isinstance(history, list) or len(history) != epoch:
+        size = len(history) if isinstance(history, list) else type(history).__name__
+        raise ValueError(f"load_checkpoint: {path} is inconsistent: it records epoch {epoch} but a history of "
+                         f"{size} epochs")
+    state.setdefault("run", None)
     return state
 
 
-def _save_checkpoint(path, model, optimizer, scheduler, loader, history, epoch: int, epochs: int) -> None:
+def _save_checkpoint(path, model, optimizer, scheduler, loader, history, epoch: int, epochs: int,
+                     run: dict | None) -> None:
     cs_io.save(path, {
+        "run": run,
         "epoch": epoch,
         "epochs": epochs,
         "model": dict(model.state_dict()),
@@ -187,7 +212,7 @@ def _save_checkpoint(path, model, optimizer, scheduler, loader, history, epoch: 
 
 def fit(model, loader, loss_fn: Callable, optimizer, epochs: int, *, val_loader=None, scheduler=None,
         checkpoint: str | Path | None = None, resume: bool = False, progress: bool | None = None,
-        stream: TextIO | None = None, callbacks: Sequence[Any] = ()) -> History:
+        stream: TextIO | None = None, callbacks: Sequence[Any] = (), run: dict | None = None) -> History:
     """Train ``model`` for ``epochs`` passes over ``loader``.
 
     Parameters
@@ -209,6 +234,9 @@ def fit(model, loader, loss_fn: Callable, optimizer, epochs: int, *, val_loader=
         summary lines otherwise (logs, CI). Without tqdm installed there is no live bar, only the
         summary lines.
     stream : text stream for the progress output (default ``sys.stderr``)
+    run : dict, optional
+        A description of the run (names, numbers, strings: what ``convscope train`` was given),
+        stored in every checkpoint so a later resume can check it is continuing the same run.
     callbacks : sequence of objects, optional
         Told about the training as it goes, in order; a callback defines any of these methods
         (one it lacks is skipped), all called positionally:
@@ -237,10 +265,11 @@ def fit(model, loader, loss_fn: Callable, optimizer, epochs: int, *, val_loader=
     Raises
     ------
     NonFiniteLossError
-        When the loss becomes NaN or infinite, naming the epoch, batch and step.
+        When the loss becomes NaN or infinite, naming the epoch, batch and step, or when an
+        epoch ends with non-finite weights (the last checkpoint is then the last good state).
     ValueError, TypeError
-        A bad ``epochs``, ``resume`` without a checkpoint, ``callbacks`` that are not a sequence
-        of callback objects.
+        A bad ``epochs``, ``resume`` without a checkpoint, a loader that yields no batch,
+        ``callbacks`` that are not a sequence of callback objects.
 
     Examples
     --------
@@ -311,6 +340,14 @@ def fit(model, loader, loss_fn: Callable, optimizer, epochs: int, *, val_loader=
             bar.update(lambda: {"loss": total_loss / seen, "acc": correct / seen,
                                 "img/s": f"{seen / (time.perf_counter() - t0):,.0f}"})
         seconds = time.perf_counter() - t0
+        if not seen:
+            raise ValueError(f"fit: loader expects at least one batch per epoch, but epoch {epoch + 1} gave none "
+                             f"(an empty dataset?)")
+        bad = [name for name, p in model.named_parameters() if not np.all(np.isfinite(p.data))]
+        if bad:
+            raise NonFiniteLossError(
+                f"fit: the weights became non-finite during epoch {epoch + 1} ({', '.join(bad[:3])}"
+                f"{', ...' if len(bad) > 3 else ''}); lower the learning rate or check the inputs for NaN/inf")
         record: dict[str, Any] = {
             "epoch": epoch + 1, "train_loss": total_loss / max(seen, 1), "train_accuracy": correct / max(seen, 1),
             "seconds": seconds, "images_per_second": seen / seconds if seconds > 0 else float("nan"),
@@ -320,10 +357,14 @@ def fit(model, loader, loss_fn: Callable, optimizer, epochs: int, *, val_loader=
             scheduler.step()
         if val_loader is not None:
             ev = evaluate(model, val_loader, loss_fn)
+            if not math.isfinite(ev["loss"]):
+                raise NonFiniteLossError(
+                    f"fit: the validation loss became {ev['loss']} after epoch {epoch + 1} (the weights overflow "
+                    f"on real inputs); lower the learning rate or check the inputs for NaN/inf")
             record.update(val_loss=ev["loss"], val_accuracy=ev["accuracy"])
         history.append(record)
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, model, optimizer, scheduler, loader, history, epoch + 1, epochs)
+            _save_checkpoint(checkpoint, model, optimizer, scheduler, loader, history, epoch + 1, epochs, run)
         summary = {"loss": record["train_loss"], "acc": record["train_accuracy"],
                    "img/s": f"{record['images_per_second']:,.0f}"}
         if val_loader is not None:

@@ -294,7 +294,7 @@ def test_cli_wrong_rank_exits_2_with_the_message():
     proc = subprocess.run([sys.executable, "-m", "convscope", "summary", "lenet5", "--input", "1x28x28x5"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stdout == ""
-    assert "input_shape expects 3 sizes (C, H, W) for 0 (Conv2d)" in proc.stderr and "Traceback" not in proc.stderr
+    assert "convscope summary: --input expects 3 sizes (C, H, W) for 0 (Conv2d)" in proc.stderr and "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize("kwargs, error, match", [

@@ -503,3 +503,12 @@ def test_max_bytes_argument_of_read_image(tmp_path):
     assert read_image(tmp_path / "deep.png", max_bytes=None).shape == (10, 15)
     with pytest.raises(ValueError, match=r"read_image: max_bytes expects a positive integer, but got 0"):
         read_image(tmp_path / "deep.png", max_bytes=0)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="this platform has no named pipes (os.mkfifo)")
+def test_read_idx_refuses_a_fifo_and_a_directory(tmp_path):
+    os.mkfifo(tmp_path / "train-images-idx3-ubyte.gz")
+    with pytest.raises(ValueError, match=r"read_idx: path expects a regular IDX file, but .* is a FIFO"):
+        read_idx(tmp_path / "train-images-idx3-ubyte.gz")     # before the fix: open() blocked forever
+    with pytest.raises(ValueError, match=r"read_idx: path expects a regular IDX file, but .* is a directory"):
+        read_idx(tmp_path)

@@ -119,7 +119,7 @@ def test_demo_refuses_an_unwritable_out(tmp_path):
 def test_demo_refuses_bad_epochs():
     done = subprocess.run([sys.executable, "-m", "convscope", "demo", "--epochs", "0"], capture_output=True,
                           text=True, timeout=60)
-    assert done.returncode == 2 and "--epochs expects a positive integer" in done.stderr
+    assert done.returncode == 2 and "--epochs expects an integer in 1..50" in done.stderr
 
 
 def test_page_escapes_text_and_refuses_odd_image_names():

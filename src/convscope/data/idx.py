@@ -223,6 +223,8 @@ def read_idx(path: str | os.PathLike, *, max_bytes: int | None = MAX_IDX_BYTES) 
         If ``path`` is not a str or path-like, or ``max_bytes`` not an integer or None.
     FileNotFoundError
         If there is no file at ``path``.
+    ValueError
+        Also if ``path`` is a directory, FIFO, device or socket rather than a regular file.
 
     Examples
     --------
@@ -235,6 +237,14 @@ def read_idx(path: str | os.PathLike, *, max_bytes: int | None = MAX_IDX_BYTES) 
     """
     path = _as_path(path, "read_idx")
     max_bytes = _check_max_bytes(max_bytes, "read_idx")
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"read_idx: no file at {path}") from None
+    if not stat.S_ISREG(mode):                  # a FIFO would block the open forever
+        from ..io.native import _file_kind
+
+        raise ValueError(f"read_idx: path expects a regular IDX file, but {path} is {_file_kind(mode)}")
     with open(path, "rb") as f:
         info = os.fstat(f.fileno())
         compressed = f.peek(2)[:2] == _GZIP_MAGIC

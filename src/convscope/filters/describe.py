@@ -250,6 +250,12 @@ def _checked(kernel: Any) -> tuple[np.ndarray, float]:
     if not k.any():
         raise ValueError(f"{_FN}: kernel expects at least one non-zero value, but got all zeros "
                          f"of shape {k.shape}")
+    with np.errstate(over="ignore"):
+        energy = float(np.sum(k * k))
+    if not np.isfinite(energy) or energy == 0:    # the spectrum and the moments square the values
+        raise ValueError(f"{_FN}: kernel expects values whose squares neither overflow nor underflow float64 "
+                         f"(magnitudes about 1e-150 to 1e150), but got values up to {np.abs(k).max():.3g}; "
+                         f"scale the kernel {'down' if not np.isfinite(energy) else 'up'}")
     eps = float(np.finfo(array.dtype).eps) if array.dtype.kind == "f" else float(np.finfo(np.float64).eps)
     return k, eps
 
