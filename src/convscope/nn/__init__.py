@@ -5,7 +5,8 @@ from .layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv1d, Conv2d, 
                      ConvTranspose2d, ConvTranspose3d, CrossEntropyLoss, DepthwiseSeparableConv2d, Dropout, Flatten,
                      Identity, LeakyReLU, Linear, LogSoftmax, MaxPool2d, MSELoss, NLLLoss, ReLU, Sigmoid, Softmax,
                      Tanh, Upsample)
-from .module import Module, ModuleList, Sequential
+from .module import (Module, ModuleList, Sequential, register_module_forward_hook, register_module_forward_pre_hook,
+                     register_module_full_backward_hook, register_module_full_backward_pre_hook)
 from .parameter import Parameter
 
 __all__ = [
@@ -14,4 +15,6 @@ __all__ = [
     "DepthwiseSeparableConv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout", "Flatten", "Identity",
     "Linear", "BatchNorm2d", "CrossEntropyLoss", "NLLLoss", "MSELoss", "Upsample",
+    "register_module_forward_pre_hook", "register_module_forward_hook",
+    "register_module_full_backward_pre_hook", "register_module_full_backward_hook",
 ]

@@ -4,19 +4,29 @@ A module registers what is assigned to it: a :class:`Parameter` becomes a parame
 :class:`Module` a child, and :meth:`Module.register_buffer` records non-learned state (BatchNorm's
 running statistics). ``state_dict`` names everything by its dotted path (``features.0.weight``),
 as PyTorch does, so weights move between the two as plain arrays.
+
+Hooks are PyTorch's: per module (``register_forward_pre_hook``, ``register_forward_hook``,
+``register_full_backward_pre_hook``, ``register_full_backward_hook``) and global, for every module
+(``register_module_forward_pre_hook`` and the other ``register_module_*`` functions), the global
+ones running first. Backward hooks need no support from the tape: a module call marks its inputs
+and outputs with identity Functions defined here (see ``_Barrier``).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from typing import Any, Iterator
 
 import numpy as np
 
-from ..autograd import Tensor
+from .. import _validation as V
+from ..autograd import Function, Tensor, is_grad_enabled
 from .parameter import Parameter
 
-__all__ = ["Module", "Sequential", "ModuleList", "RemovableHandle"]
+__all__ = ["Module", "Sequential", "ModuleList", "RemovableHandle",
+           "register_module_forward_pre_hook", "register_module_forward_hook",
+           "register_module_full_backward_pre_hook", "register_module_full_backward_hook"]
 
 
 class RemovableHandle:
@@ -43,6 +53,347 @@ class RemovableHandle:
         self.remove()
 
 
+# Hooks common to every module, as in ``torch.nn.modules.module``: they run on every Module call,
+# before the module's own hooks of the same kind.
+_global_forward_pre_hooks: "OrderedDict[int, Any]" = OrderedDict()
+_global_forward_hooks: "OrderedDict[int, Any]" = OrderedDict()
+_global_backward_pre_hooks: "OrderedDict[int, Any]" = OrderedDict()
+_global_backward_hooks: "OrderedDict[int, Any]" = OrderedDict()
+
+
+def _check_hook(hook, fn: str) -> None:
+    if not callable(hook):
+        raise TypeError(f"{fn}: hook expects a callable, but got {type(hook).__name__}")
+
+
+def register_module_forward_pre_hook(hook) -> RemovableHandle:
+    """Call ``hook(module, args)`` before the ``forward`` of every module, like PyTorch's.
+
+    Global state meant for debugging and profiling. ``args`` is the tuple of positional inputs
+    (keyword arguments go to ``forward`` only). A result other than None replaces ``args``: a
+    tuple as it is, any other value as a 1-tuple. Global pre-hooks run before the module's own
+    :meth:`Module.register_forward_pre_hook` hooks, in the order they were registered; the hooks
+    registered when a call starts are the ones that run for it.
+
+    Parameters
+    ----------
+    hook : callable
+        ``hook(module, args) -> None or new args``.
+
+    Returns
+    -------
+    RemovableHandle
+        ``handle.remove()`` unregisters the hook; a ``with`` block does it on exit.
+
+    Raises
+    ------
+    TypeError
+        If ``hook`` is not callable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> net = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
+    >>> called = []
+    >>> with nn.register_module_forward_pre_hook(lambda m, args: called.append(type(m).__name__)):
+    ...     _ = net(np.zeros((2, 4), dtype=np.float32))
+    >>> called
+    ['Sequential', 'Linear', 'ReLU']
+    """
+    _check_hook(hook, "register_module_forward_pre_hook")
+    handle = RemovableHandle(_global_forward_pre_hooks)
+    _global_forward_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_forward_hook(hook) -> RemovableHandle:
+    """Call ``hook(module, args, output)`` after the ``forward`` of every module, like PyTorch's.
+
+    Global state meant for debugging and profiling. ``args`` is the tuple of positional inputs
+    (after any pre-hook replaced it), ``output`` what ``forward`` returned; a result other than
+    None replaces the output. Global hooks run before the module's own
+    :meth:`Module.register_forward_hook` hooks, in the order they were registered. A hook sees a
+    module's call only after the calls of its children have finished (a Sequential comes last).
+
+    Parameters
+    ----------
+    hook : callable
+        ``hook(module, args, output) -> None or new output``.
+
+    Returns
+    -------
+    RemovableHandle
+        ``handle.remove()`` unregisters the hook; a ``with`` block does it on exit.
+
+    Raises
+    ------
+    TypeError
+        If ``hook`` is not callable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten())
+    >>> shapes = []
+    >>> with nn.register_module_forward_hook(lambda m, args, out: shapes.append((type(m).__name__, out.shape))):
+    ...     _ = net(np.zeros((1, 1, 5, 5), dtype=np.float32))
+    >>> shapes
+    [('Conv2d', (1, 2, 3, 3)), ('ReLU', (1, 2, 3, 3)), ('Flatten', (1, 18)), ('Sequential', (1, 18))]
+    """
+    _check_hook(hook, "register_module_forward_hook")
+    handle = RemovableHandle(_global_forward_hooks)
+    _global_forward_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_full_backward_pre_hook(hook) -> RemovableHandle:
+    """Call ``hook(module, grad_output)`` when the gradients of every module's outputs are known.
+
+    The global form of :meth:`Module.register_full_backward_pre_hook`, as in PyTorch; it runs
+    before the module's own backward pre-hooks. Global state meant for debugging.
+
+    Parameters
+    ----------
+    hook : callable
+        ``hook(module, grad_output) -> None or new grad_output``.
+
+    Returns
+    -------
+    RemovableHandle
+
+    Raises
+    ------
+    TypeError
+        If ``hook`` is not callable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import convscope
+    >>> from convscope import nn
+    >>> net = nn.Sequential(nn.Linear(3, 2), nn.ReLU())
+    >>> seen = []
+    >>> with nn.register_module_full_backward_pre_hook(lambda m, g: seen.append(type(m).__name__)):
+    ...     net(convscope.Tensor(np.ones((1, 3)), requires_grad=True)).sum().backward()
+    >>> seen
+    ['Sequential', 'ReLU', 'Linear']
+    """
+    _check_hook(hook, "register_module_full_backward_pre_hook")
+    handle = RemovableHandle(_global_backward_pre_hooks)
+    _global_backward_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_full_backward_hook(hook) -> RemovableHandle:
+    """Call ``hook(module, grad_input, grad_output)`` when every module's input gradients are known.
+
+    The global form of :meth:`Module.register_full_backward_hook`, as in PyTorch; it runs before
+    the module's own backward hooks. Global state meant for debugging.
+
+    Parameters
+    ----------
+    hook : callable
+        ``hook(module, grad_input, grad_output) -> None or new grad_input``.
+
+    Returns
+    -------
+    RemovableHandle
+
+    Raises
+    ------
+    TypeError
+        If ``hook`` is not callable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import convscope
+    >>> from convscope import nn
+    >>> net = nn.Sequential(nn.Linear(3, 2), nn.ReLU())
+    >>> seen = []
+    >>> with nn.register_module_full_backward_hook(lambda m, gi, go: seen.append(type(m).__name__)):
+    ...     net(convscope.Tensor(np.ones((1, 3)), requires_grad=True)).sum().backward()
+    >>> seen
+    ['ReLU', 'Linear', 'Sequential']
+    """
+    _check_hook(hook, "register_module_full_backward_hook")
+    handle = RemovableHandle(_global_backward_hooks)
+    _global_backward_hooks[handle.id] = hook
+    return handle
+
+
+# --------------------------------------------------------------------------- backward hooks
+# The tape has one output per node and no hooks of its own, so a module boundary is marked by a
+# barrier of two tiny Functions. The tensors crossing it become the parents of one token node
+# (_BarrierJoin); each is replaced by a stand-in (_BarrierSplit) that is an identity of its data
+# hanging off the token. backward walks the graph in topological order, so it reaches the token
+# only after every use of every stand-in: the token's backward then holds all their gradients at
+# once, hands them to a callback and passes on what the callback returns. A module call puts one
+# barrier on its inputs and one on its outputs (PyTorch's BackwardHookFunction does the same job).
+
+class _BarrierJoin(Function):
+    @staticmethod
+    def forward(ctx, *arrays, barrier):
+        ctx.barrier = barrier
+        return np.zeros(())
+
+    @staticmethod
+    def backward(ctx, g):
+        return tuple(ctx.barrier.release())
+
+
+class _BarrierSplit(Function):
+    @staticmethod
+    def forward(ctx, token, array, *, barrier, index):
+        ctx.barrier, ctx.index = barrier, index
+        return array
+
+    @staticmethod
+    def backward(ctx, g):
+        ctx.barrier.grads[ctx.index] = g
+        return np.zeros(()), None
+
+
+class _Barrier:
+    """Stand-ins for ``tensors`` whose complete gradients go through ``on_backward(grads)`` at once."""
+
+    def __init__(self, tensors, on_backward) -> None:
+        self.on_backward = on_backward
+        self.grads: list = [None] * len(tensors)
+        self.like = [(t.shape, t.dtype) for t in tensors]
+        token = _BarrierJoin.apply(*tensors, barrier=self)
+        self.stand_ins = [_BarrierSplit.apply(token, t.data, barrier=self, index=i) for i, t in enumerate(tensors)]
+
+    def release(self):
+        grads = self.on_backward(tuple(self.grads))
+        self.grads = [None] * len(self.grads)
+        out = []
+        for g, (shape, dtype) in zip(grads, self.like):
+            if g is not None:
+                g = np.asarray(g.data if isinstance(g, Tensor) else g, dtype=dtype)
+                if g.shape != shape:
+                    raise ValueError(f"backward hook: a returned gradient expects the shape {shape} of its "
+                                     f"tensor, but got {g.shape}")
+            out.append(g)
+        return out
+
+
+class _BackwardHooks:
+    """One module call's full backward (pre-)hooks: a barrier on its inputs and one on its outputs.
+
+    ``grad_input`` has one entry per positional argument: None for what is not a Tensor, else its
+    gradient, zeros where none reached it (a Tensor that does not require grad, an unused input).
+    ``grad_output`` has one per output, None where no gradient reached it. Both as in PyTorch.
+    """
+
+    def __init__(self, module: "Module", hooks, pre_hooks) -> None:
+        self.module, self.hooks, self.pre_hooks = module, hooks, pre_hooks
+        self.n_inputs = self.n_outputs = 0
+        self.input_index: list[int] | None = None
+        self.input_zeros: list = []
+        self.output_index: list[int] = []
+        self.grad_outputs: tuple | None = None
+
+    @staticmethod
+    def _crossing(values) -> list[int]:
+        return [i for i, v in enumerate(values) if isinstance(v, Tensor) and v.requires_grad]
+
+    def _wrap(self, values: tuple, index: list[int], on_backward) -> tuple:
+        barrier = _Barrier([values[i] for i in index], on_backward)
+        out = list(values)
+        for i, stand_in in zip(index, barrier.stand_ins):
+            out[i] = stand_in
+        return tuple(out)
+
+    @staticmethod
+    def _pack(index, values, size) -> tuple:
+        out = [None] * size
+        for i, v in zip(index, values):
+            out[i] = v
+        return tuple(out)
+
+    def setup_inputs(self, args: tuple) -> tuple:
+        self.n_inputs = len(args)
+        index = self._crossing(args)
+        if not index:
+            return args
+        self.input_index = index
+        self.input_zeros = [(a.shape, a.dtype) if isinstance(a, Tensor) else None for a in args]
+        return self._wrap(args, index, self._inputs_backward)
+
+    def setup_outputs(self, output):
+        is_tuple = isinstance(output, tuple)
+        if not is_tuple and not isinstance(output, Tensor):
+            warnings.warn(f"{type(self.module).__name__}: full backward hooks expect the module output to be "
+                          f"a Tensor or a tuple of Tensors, but got {type(output).__name__}; they will not be called",
+                          stacklevel=3)
+            return output
+        outputs = output if is_tuple else (output,)
+        self.n_outputs, self.output_index = len(outputs), self._crossing(outputs)
+        if not self.output_index:
+            return output
+        wrapped = self._wrap(outputs, self.output_index, self._outputs_backward)
+        return wrapped if is_tuple else wrapped[0]
+
+    def _outputs_backward(self, grads: tuple) -> tuple:
+        grad_outputs = self._pack(self.output_index, grads, self.n_outputs)
+        for hook in self.pre_hooks:
+            result = hook(self.module, grad_outputs)
+            if result is not None:
+                grad_outputs = self._check(result, len(grad_outputs), "grad_output", "register_full_backward_pre_hook")
+        self.grad_outputs = grad_outputs
+        if self.input_index is None:          # no input needs a gradient: the hooks fire now (PyTorch too)
+            grad_inputs = (None,) * self.n_inputs
+            for hook in self.hooks:
+                result = hook(self.module, grad_inputs, grad_outputs)
+                if result is not None and not (isinstance(result, (tuple, list)) and all(r is None for r in result)):
+                    raise ValueError(f"register_full_backward_hook: the hook of {type(self.module).__name__} expects "
+                                     f"to return None (no input of the module requires grad), but got "
+                                     f"{type(result).__name__}")
+            self.grad_outputs = None
+        return tuple(grad_outputs[i] for i in self.output_index)
+
+    def _inputs_backward(self, grads: tuple) -> tuple:
+        if self.grad_outputs is None:         # the gradient reached the inputs without passing the outputs
+            return grads
+        # As PyTorch: every Tensor argument gets a gradient, zeros where none reached it.
+        grad_inputs = [None if z is None else np.zeros(*z) for z in self.input_zeros]
+        for i, g in zip(self.input_index, grads):
+            if g is not None:
+                grad_inputs[i] = g
+        grad_inputs = tuple(grad_inputs)
+        for hook in self.hooks:
+            result = hook(self.module, grad_inputs, self.grad_outputs)
+            if result is not None:
+                grad_inputs = self._check(result, len(grad_inputs), "grad_input", "register_full_backward_hook")
+        self.grad_outputs = None
+        return tuple(grad_inputs[i] for i in self.input_index)
+
+    def _check(self, result, expected: int, what: str, fn: str) -> tuple:
+        if not isinstance(result, (tuple, list)):
+            raise TypeError(f"{fn}: the hook of {type(self.module).__name__} expects to return None or a tuple "
+                            f"of {expected} {what}, but got {type(result).__name__}")
+        if len(result) != expected:
+            raise ValueError(f"{fn}: the hook of {type(self.module).__name__} expects to return {expected} "
+                             f"{what}, but got {len(result)}")
+        return tuple(result)
+
+
+_FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _as_dtype(value) -> np.dtype | None:
+    """``value`` as a NumPy dtype, or None when it names none (a device string such as 'cuda')."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return None
+    try:
+        return np.dtype(value)
+    except (TypeError, ValueError):
+        return None
+
+
 class Module:
     """Base class of layers and models. Subclasses set attributes in ``__init__`` (after calling
     ``super().__init__()``) and define ``forward``."""
@@ -54,6 +405,8 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
         object.__setattr__(self, "training", True)
 
     # -- registration
@@ -112,21 +465,28 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        pre, post = self.__dict__.get("_forward_pre_hooks"), self.__dict__.get("_forward_hooks")
-        for hook in list(pre.values()) if pre else ():
+        d = self.__dict__
+        pre, post = d.get("_forward_pre_hooks"), d.get("_forward_hooks")
+        for hook in (*_global_forward_pre_hooks.values(), *(pre.values() if pre else ())):
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
+        bw_pre = (*_global_backward_pre_hooks.values(), *d.get("_backward_pre_hooks", {}).values())
+        bw = (*_global_backward_hooks.values(), *d.get("_backward_hooks", {}).values())
+        bw_hooks = _BackwardHooks(self, bw, bw_pre) if (bw or bw_pre) and is_grad_enabled() else None
+        if bw_hooks is not None:
+            args = bw_hooks.setup_inputs(args)
         output = self.forward(*args, **kwargs)
-        for hook in list(post.values()) if post else ():
+        for hook in (*_global_forward_hooks.values(), *(post.values() if post else ())):
             result = hook(self, args, output)
             if result is not None:
                 output = result
+        if bw_hooks is not None:
+            output = bw_hooks.setup_outputs(output)
         return output
 
     def _add_hook(self, table_name: str, hook, fn: str) -> RemovableHandle:
-        if not callable(hook):
-            raise TypeError(f"{fn}: hook expects a callable, but got {type(hook).__name__}")
+        _check_hook(hook, fn)
         if table_name not in self.__dict__:             # a subclass that skipped super().__init__()
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before registering hooks")
         table = self.__dict__[table_name]
@@ -166,6 +526,104 @@ class Module:
         (a tuple, or a single value that becomes a 1-tuple), as in PyTorch."""
         return self._add_hook("_forward_pre_hooks", hook, "register_forward_pre_hook")
 
+    def register_full_backward_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients w.r.t. the inputs of
+        this module are computed, as PyTorch's ``register_full_backward_hook``.
+
+        ``grad_input`` has one entry per positional argument of the call: the gradient array for a
+        Tensor argument (zeros for one that does not require grad, such as an integer target, or
+        that no gradient reached), None for anything else (a plain array, a number).
+        ``grad_output`` has one entry per output (a Tensor, or each element of a tuple), None for
+        an output no gradient reached. A hook that returns a tuple of the same length replaces
+        ``grad_input`` for the inputs that require grad; the hooks run in the order registered,
+        after the global ones of
+        :func:`register_module_full_backward_hook`. The gradients of the module's parameters are
+        not part of ``grad_input``. The hooks in place when a forward starts are the ones that run
+        for its backward; calls under :func:`convscope.no_grad` set up none.
+
+        When no input requires grad (the first layer of a network fed plain arrays), the hook fires
+        once ``grad_output`` is known, with ``grad_input`` all None, and must return None, as in
+        PyTorch. A module that returns something other than a Tensor or a tuple gets a warning
+        and no backward hook.
+
+        Parameters
+        ----------
+        hook : callable
+            ``hook(module, grad_input, grad_output) -> None or new grad_input``; the gradients are
+            NumPy arrays, in the dtype and shape of the tensor they belong to.
+
+        Returns
+        -------
+        RemovableHandle
+            ``handle.remove()`` unregisters the hook; a ``with`` block does it on exit.
+
+        Raises
+        ------
+        TypeError
+            If ``hook`` is not callable, or (during backward) returns something other than None
+            or a tuple.
+        ValueError
+            During backward, if the hook returns a tuple of the wrong length or a gradient of the
+            wrong shape, or returns gradients when no input requires grad.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import convscope
+        >>> from convscope import nn
+        >>> lin = nn.Linear(3, 2)
+        >>> seen = {}
+        >>> handle = lin.register_full_backward_hook(
+        ...     lambda m, grad_input, grad_output: seen.update(gi=grad_input[0].shape, go=grad_output[0].shape))
+        >>> x = convscope.Tensor(np.ones((4, 3), dtype=np.float32), requires_grad=True)
+        >>> lin(x).sum().backward()
+        >>> seen
+        {'gi': (4, 3), 'go': (4, 2)}
+        >>> handle.remove()
+        """
+        return self._add_hook("_backward_hooks", hook, "register_full_backward_hook")
+
+    def register_full_backward_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients w.r.t. the outputs of this module
+        are known, before they flow into it, as PyTorch's ``register_full_backward_pre_hook``.
+
+        ``grad_output`` is a tuple with one entry per output (None where no gradient reached it).
+        A hook that returns a tuple of the same length replaces ``grad_output`` for the rest of
+        backward and for the :meth:`register_full_backward_hook` hooks. Global pre-hooks
+        (:func:`register_module_full_backward_pre_hook`) run first.
+
+        Parameters
+        ----------
+        hook : callable
+            ``hook(module, grad_output) -> None or new grad_output``.
+
+        Returns
+        -------
+        RemovableHandle
+
+        Raises
+        ------
+        TypeError
+            If ``hook`` is not callable, or (during backward) returns something other than None
+            or a tuple.
+        ValueError
+            During backward, if the hook returns a tuple of the wrong length or a gradient of the
+            wrong shape.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import convscope
+        >>> from convscope import nn
+        >>> lin = nn.Linear(3, 2, bias=False)
+        >>> with lin.register_full_backward_pre_hook(lambda m, grad_output: (grad_output[0] * 0,)):
+        ...     lin(convscope.Tensor(np.ones((1, 3)), requires_grad=True)).sum().backward()
+        >>> lin.weight.grad
+        array([[0., 0., 0.],
+               [0., 0., 0.]], dtype=float32)
+        """
+        return self._add_hook("_backward_pre_hooks", hook, "register_full_backward_pre_hook")
+
     def train(self, mode: bool = True) -> "Module":
         """Training mode (dropout active, BatchNorm uses batch statistics) for this and all children."""
         for m in self.modules():
@@ -176,66 +634,363 @@ class Module:
         return self.train(False)
 
     # -- traversal
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
-        seen: set[int] = set()
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+        """Every module in the tree, this one first, depth-first in registration order, as PyTorch.
+
+        Parameters
+        ----------
+        memo : set, optional
+            Modules already yielded (PyTorch's argument; a fresh set by default).
+        prefix : str
+            Prepended to every name with a dot; this module itself is named ``prefix``.
+        remove_duplicate : bool
+            Yield a module reachable by several paths (a shared layer) only at its first path.
+
+        Yields
+        ------
+        (str, Module)
+            The dotted name (``"features.0"``) and the module.
+
+        Examples
+        --------
+        >>> from convscope import nn
+        >>> shared = nn.Linear(2, 2)
+        >>> net = nn.Sequential(shared, nn.ReLU(), shared)
+        >>> [name for name, _ in net.named_modules()]
+        ['', '0', '1']
+        >>> [name for name, _ in net.named_modules(prefix="net", remove_duplicate=False)]
+        ['net', 'net.0', 'net.1', 'net.2']
+        """
+        if memo is None:
+            memo = set()
         stack = [(prefix, self)]
-        while stack:
+        while stack:                          # iterative, so deep models do not hit the recursion limit
             name, m = stack.pop()
-            if id(m) in seen:
+            if m in memo:
                 continue
-            seen.add(id(m))
+            if remove_duplicate:
+                memo.add(m)
             yield name, m
             children = [(f"{name}.{k}" if name else k, c) for k, c in m._modules.items() if c is not None]
             stack.extend(reversed(children))
 
     def modules(self) -> Iterator["Module"]:
+        """Every module in the tree, this one first, each once (:meth:`named_modules` without names)."""
         for _, m in self.named_modules():
             yield m
 
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        """The direct submodules with their attribute names, each module once, as PyTorch.
+
+        Examples
+        --------
+        >>> from convscope import nn
+        >>> [name for name, _ in nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU()).named_children()]
+        ['0', '1']
+        """
+        memo: set = set()
         for k, c in self._modules.items():
-            if c is not None:
+            if c is not None and c not in memo:
+                memo.add(c)
                 yield k, c
 
     def children(self) -> Iterator["Module"]:
+        """The direct submodules, each once (:meth:`named_children` without names)."""
         for _, c in self.named_children():
             yield c
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def _named_members(self, table: str, prefix: str, recurse: bool, remove_duplicate: bool):
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
         seen: set[int] = set()
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
         for mname, m in mods:
-            for k, p in m._parameters.items():
-                if p is not None and id(p) not in seen:
-                    seen.add(id(p))
-                    yield (f"{mname}.{k}" if mname else k), p
+            for k, v in getattr(m, table).items():
+                if v is None or (remove_duplicate and id(v) in seen):
+                    continue
+                seen.add(id(v))
+                yield (f"{mname}.{k}" if mname else k), v
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """Every parameter with its dotted name (``"0.weight"``), as PyTorch.
+
+        Parameters
+        ----------
+        prefix : str
+            Prepended to every name with a dot.
+        recurse : bool
+            Include the parameters of submodules (else only this module's own).
+        remove_duplicate : bool
+            Yield a shared parameter (or one in a shared module) only under its first name.
+
+        Examples
+        --------
+        >>> from convscope import nn
+        >>> [name for name, _ in nn.Sequential(nn.Linear(2, 3)).named_parameters(prefix="net")]
+        ['net.0.weight', 'net.0.bias']
+        """
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every parameter, each once (:meth:`named_parameters` without names)."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, np.ndarray]]:
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
-        for mname, m in mods:
-            for k, b in m._buffers.items():
-                if b is not None:
-                    yield (f"{mname}.{k}" if mname else k), b
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, np.ndarray]]:
+        """Every buffer (an array of non-learned state) with its dotted name, as PyTorch.
+
+        Non-persistent buffers are included (``state_dict`` leaves them out); None entries are not.
+
+        Parameters
+        ----------
+        prefix : str
+            Prepended to every name with a dot.
+        recurse : bool
+            Include the buffers of submodules (else only this module's own).
+        remove_duplicate : bool
+            Yield a buffer of a shared module (or the same array registered twice) only once.
+
+        Examples
+        --------
+        >>> from convscope import nn
+        >>> [name for name, _ in nn.Sequential(nn.BatchNorm2d(3)).named_buffers()]
+        ['0.running_mean', '0.running_var', '0.num_batches_tracked']
+        """
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[np.ndarray]:
+        """Every buffer, each once (:meth:`named_buffers` without names)."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
+    def apply(self, fn) -> "Module":
+        """Call ``fn(module)`` on every submodule, children before their parent, then on this one.
+
+        As PyTorch: depth-first post-order, recursing through :meth:`children` (a module shared by
+        two parents is visited under each). Typical use is initialisation.
+
+        Parameters
+        ----------
+        fn : callable
+            ``fn(module)``; its result is ignored.
+
+        Returns
+        -------
+        Module
+            ``self``.
+
+        Raises
+        ------
+        TypeError
+            If ``fn`` is not callable.
+
+        Examples
+        --------
+        >>> from convscope import nn
+        >>> net = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+        >>> order = []
+        >>> net.apply(lambda m: order.append(type(m).__name__)) is net
+        True
+        >>> order
+        ['Linear', 'ReLU', 'Sequential']
+        """
+        if not callable(fn):
+            raise TypeError(f"apply: fn expects a callable, but got {type(fn).__name__}")
+        stack: list[tuple[Module, bool]] = [(self, False)]
+        while stack:                          # iterative post-order over children()
+            m, expanded = stack.pop()
+            if expanded:
+                fn(m)
+                continue
+            stack.append((m, True))
+            stack.extend((c, False) for c in reversed(list(m.children())))
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Set ``requires_grad`` on every parameter (freeze with ``False``), as PyTorch; returns self.
+
+        Parameters
+        ----------
+        requires_grad : bool
+            Whether autograd records operations on the parameters.
+
+        Returns
+        -------
+        Module
+            ``self``.
+
+        Raises
+        ------
+        TypeError
+            If ``requires_grad`` is not a bool.
+
+        Examples
+        --------
+        >>> from convscope import nn
+        >>> net = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
+        >>> _ = net[0].requires_grad_(False)            # freeze the first layer
+        >>> [p.requires_grad for p in net.parameters()]
+        [False, False, True, True]
+        """
+        requires_grad = V.check_bool(requires_grad, "requires_grad", "requires_grad_")
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of every parameter, as PyTorch.
+
+        Parameters
+        ----------
+        set_to_none : bool
+            Default True (PyTorch's default): set ``.grad`` to None, so the next backward
+            allocates it. False: fill the existing arrays with zeros in place.
+
+        Raises
+        ------
+        TypeError
+            If ``set_to_none`` is not a bool.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import convscope
+        >>> from convscope import nn
+        >>> lin = nn.Linear(2, 1)
+        >>> lin(convscope.Tensor(np.ones((1, 2), dtype=np.float32))).sum().backward()
+        >>> lin.zero_grad(set_to_none=False); lin.weight.grad
+        array([[0., 0.]], dtype=float32)
+        >>> lin.zero_grad(); lin.weight.grad is None
+        True
+        """
+        set_to_none = V.check_bool(set_to_none, "set_to_none", "zero_grad")
         for p in self.parameters():
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
                 p.grad[...] = 0
 
-    def apply(self, fn) -> "Module":
+    # -- dtype
+    def to(self, *args, device=None, dtype=None) -> "Module":
+        """Cast the floating parameters and buffers to ``dtype`` in place; returns self.
+
+        Mirrors ``torch.nn.Module.to``: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``,
+        ``to(tensor)`` (that tensor's or array's dtype) and the keywords ``device=``/``dtype=``.
+        Integer and bool buffers (BatchNorm's ``num_batches_tracked``) keep their dtype. The
+        Parameter objects stay the same (an optimizer built before still updates them); their
+        ``.data`` and any ``.grad`` get the new dtype. The only device is ``'cpu'``.
+
+        Parameters
+        ----------
+        *args
+            A dtype (``np.float64``, ``np.dtype('float32')``, ``'float64'``), the device
+            ``'cpu'``, or a Tensor / array whose dtype to take.
+        device : str, optional
+            ``'cpu'`` (or ``'cpu:0'``); anything else raises.
+        dtype : dtype-like, optional
+            float16, float32 or float64. See :meth:`half` for what float16 computes in.
+
+        Returns
+        -------
+        Module
+            ``self``.
+
+        Raises
+        ------
+        TypeError
+            If ``dtype`` is not a floating dtype of the three, or the arguments are not of the
+            forms above.
+        ValueError
+            If ``device`` is not the CPU.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from convscope import nn
+        >>> net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+        >>> net.to(np.float64) is net
+        True
+        >>> net[0].weight.dtype, net[1].running_var.dtype, net[1].num_batches_tracked.dtype
+        (dtype('float64'), dtype('float64'), dtype('int64'))
+        >>> net.to("cpu", "float32")[0].weight.dtype
+        dtype('float32')
+        """
+        if len(args) > 2:
+            raise TypeError(f"to: expects at most a device and a dtype, but got {len(args)} positional arguments")
+        for arg in args:
+            if isinstance(arg, (Tensor, np.ndarray)):
+                dtype = arg.dtype
+            elif _as_dtype(arg) is not None:
+                dtype = arg
+            else:
+                device = arg
+        if device is not None and not isinstance(device, str):
+            raise TypeError(f"to: expects a dtype (np.float32, 'float64', ...) or the device 'cpu', "
+                            f"but got {device!r} ({type(device).__name__})")
+        if device is not None and str(device) not in ("cpu", "cpu:0"):
+            raise ValueError(f"to: device expects 'cpu' (convscope computes with NumPy on the CPU), but got {device!r}")
+        if dtype is None:
+            return self
+        target = _as_dtype(dtype)
+        if target is None or target not in _FLOAT_DTYPES:
+            got = target if target is not None else repr(dtype)
+            raise TypeError(f"to: dtype expects a floating dtype (float16, float32 or float64), but got {got}")
+        return self._cast_floating(target)
+
+    def _cast_floating(self, dtype: np.dtype) -> "Module":
         for m in self.modules():
-            fn(m)
+            for p in m._parameters.values():
+                if p is not None and p.data.dtype.kind == "f":
+                    p.data = p.data.astype(dtype, copy=False)
+                    if p.grad is not None:
+                        p.grad = p.grad.astype(dtype, copy=False)
+            for k, b in m._buffers.items():
+                if b is not None and b.dtype.kind == "f":
+                    m._buffers[k] = b.astype(dtype, copy=False)
         return self
+
+    def double(self) -> "Module":
+        """Cast floating parameters and buffers to float64 (``to(np.float64)``); returns self.
+
+        Examples
+        --------
+        >>> from convscope import nn
+        >>> nn.Linear(2, 2).double().weight.dtype
+        dtype('float64')
+        """
+        return self._cast_floating(np.dtype(np.float64))
+
+    def float(self) -> "Module":
+        """Cast floating parameters and buffers to float32 (``to(np.float32)``); returns self.
+
+        Examples
+        --------
+        >>> from convscope import nn
+        >>> nn.Linear(2, 2).double().float().weight.dtype
+        dtype('float32')
+        """
+        return self._cast_floating(np.dtype(np.float32))
+
+    def half(self) -> "Module":
+        """Cast floating parameters and buffers to float16 (``to(np.float16)``); returns self.
+
+        The parameters are *stored* in float16 (half the memory). The ops do not compute in
+        float16: by the library's dtype rule (README, "Dtypes") float16 operands compute in
+        float32, so a float16 model fed float16 (or float32) input returns float32 outputs, and
+        float64 input gives float64. Gradients come back in each parameter's own dtype, float16,
+        rounded from the float32 result. (PyTorch on the CPU computes in float16 and refuses
+        float32 input to a half model; convscope accepts both.)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from convscope import nn
+        >>> lin = nn.Linear(2, 1).half()
+        >>> lin.weight.dtype, lin(np.ones((1, 2), dtype=np.float16)).dtype
+        (dtype('float16'), dtype('float32'))
+        """
+        return self._cast_floating(np.dtype(np.float16))
 
     # -- state
     def _state_entries(self):
