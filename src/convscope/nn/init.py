@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 from typing import Any, Callable
 
 import numpy as np
 
+from .. import _validation as V
 from .. import backend
 from ..autograd import Tensor
 from ..random import get_generator
@@ -47,6 +47,7 @@ __all__ = [
 _UNIT_GAIN = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
               "conv_transpose3d", "sigmoid")
 _NONLINEARITIES = _UNIT_GAIN + ("tanh", "relu", "leaky_relu", "selu")
+_FAN_MODES = ("fan_in", "fan_out")
 
 
 # -- argument checks
@@ -64,18 +65,14 @@ def _array(tensor: Any, fn: str, *, floating: bool = True) -> np.ndarray:
 
 
 def _real(value: Any, name: str, fn: str) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise TypeError(f"{fn}: {name} expects a finite real number, but got {value!r} ({type(value).__name__})")
-    return float(value)
+    """A finite float; a non-finite one is a TypeError here (torch.nn.init's contract in convscope)."""
+    return V.check_real(value, name, fn, what="a finite real number", error=TypeError)
 
 
 def _generator(generator: Any, fn: str) -> np.random.Generator:
-    if generator is None:
-        return get_generator()
-    if not isinstance(generator, np.random.Generator):
-        raise TypeError(f"{fn}: generator expects a numpy.random.Generator or None, "
-                        f"but got {type(generator).__name__}")
-    return generator
+    """``generator`` checked, or convscope's global generator for None."""
+    generator = V.check_generator(generator, "generator", fn)
+    return get_generator() if generator is None else generator
 
 
 def _fans(shape: tuple[int, ...], fn: str) -> tuple[int, int]:
@@ -122,9 +119,9 @@ def _calculate_fan_in_and_fan_out(tensor: Any) -> tuple[int, int]:
 
 def _correct_fan(shape: tuple[int, ...], mode: Any, fn: str) -> int:
     fan_in, fan_out = _fans(shape, fn)
-    if not isinstance(mode, str) or mode.lower() not in ("fan_in", "fan_out"):
-        raise ValueError(f"{fn}: mode expects 'fan_in' or 'fan_out', but got {mode!r}")
-    return fan_in if mode.lower() == "fan_in" else fan_out
+    mode = V.check_choice(mode.lower() if isinstance(mode, str) else mode, "mode", fn, _FAN_MODES,
+                          expected="'fan_in' or 'fan_out'")
+    return fan_in if mode == "fan_in" else fan_out
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -168,6 +165,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 
 def _gain(nonlinearity: Any, slope: Any, fn: str, slope_name: str) -> float:
+    V.check_choice(nonlinearity, "nonlinearity", fn, _NONLINEARITIES, quote=False)
     if nonlinearity in _UNIT_GAIN:
         return 1.0
     if nonlinearity == "tanh":
@@ -175,15 +173,11 @@ def _gain(nonlinearity: Any, slope: Any, fn: str, slope_name: str) -> float:
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        if slope is None:
-            slope = 0.01
-        elif isinstance(slope, (bool, np.bool_)) or not isinstance(slope, numbers.Real):
-            raise ValueError(f"{fn}: {slope_name} expects the negative slope of leaky_relu as a real number, "
-                             f"but got {slope!r} ({type(slope).__name__})")
-        return math.sqrt(2.0 / (1 + float(slope) ** 2))
-    if nonlinearity == "selu":
-        return 3.0 / 4
-    raise ValueError(f"{fn}: nonlinearity expects one of {', '.join(_NONLINEARITIES)}, but got {nonlinearity!r}")
+        slope = 0.01 if slope is None else V.check_real(
+            slope, slope_name, fn, what="the negative slope of leaky_relu as a real number", finite=False,
+            type_error=ValueError)
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    return 3.0 / 4                                   # selu
 
 
 # -- plain fills
@@ -261,8 +255,7 @@ def normal_(tensor: Any, mean: float = 0.0, std: float = 1.0, generator: np.rand
     fn = "normal_"
     array = _array(tensor, fn)
     mean, std = _real(mean, "mean", fn), _real(std, "std", fn)
-    if std < 0:
-        raise ValueError(f"normal_: std expects a non-negative number, but got {std:g}")
+    V.check_non_negative(std, "std", fn)
     array[...] = _generator(generator, fn).normal(mean, std, size=array.shape)
     return tensor
 
@@ -293,8 +286,7 @@ def constant_(tensor: Any, val: float) -> Any:
     array([0.25, 0.25, 0.25])
     """
     array = _array(tensor, "constant_", floating=False)
-    if isinstance(val, (bool, np.bool_)) or not isinstance(val, numbers.Real):
-        raise TypeError(f"constant_: val expects a real number, but got {val!r} ({type(val).__name__})")
+    V.check_real(val, "val", "constant_", what="a real number", finite=False)
     array[...] = val
     return tensor
 
@@ -354,14 +346,7 @@ def xavier_uniform_(tensor: Any, gain: float = 1.0, generator: np.random.Generat
     """
     fn = "xavier_uniform_"
     array = _array(tensor, fn)
-    fan_in, fan_out = _fans(array.shape, fn)
-    gain = _real(gain, "gain", fn)
-    if array.size == 0:
-        return tensor
-    std = gain * math.sqrt(2.0 / (fan_in + fan_out))
-    bound = math.sqrt(3.0) * std
-    array[...] = _generator(generator, fn).uniform(-bound, bound, size=array.shape)
-    return tensor
+    return _draw(tensor, array, _xavier_std(array, gain, fn), "uniform", generator, fn)
 
 
 def xavier_normal_(tensor: Any, gain: float = 1.0, generator: np.random.Generator | None = None) -> Any:
@@ -402,18 +387,34 @@ def xavier_normal_(tensor: Any, gain: float = 1.0, generator: np.random.Generato
     """
     fn = "xavier_normal_"
     array = _array(tensor, fn)
+    return _draw(tensor, array, _xavier_std(array, gain, fn), "normal", generator, fn)
+
+
+def _xavier_std(array: np.ndarray, gain: Any, fn: str) -> float | None:
+    """Glorot's ``gain * sqrt(2 / (fan_in + fan_out))``, after the checks; None for an empty array."""
     fan_in, fan_out = _fans(array.shape, fn)
     gain = _real(gain, "gain", fn)
-    if array.size == 0:
-        return tensor
-    std = gain * math.sqrt(2.0 / (fan_in + fan_out))
-    array[...] = _generator(generator, fn).normal(0.0, std, size=array.shape)
-    return tensor
+    return None if array.size == 0 else gain * math.sqrt(2.0 / (fan_in + fan_out))
 
 
-def _kaiming_gain_and_fan(array: np.ndarray, a: Any, mode: Any, nonlinearity: Any, fn: str) -> tuple[float, int]:
+def _kaiming_std(array: np.ndarray, a: Any, mode: Any, nonlinearity: Any, fn: str) -> float | None:
+    """He's ``gain / sqrt(fan_mode)``, after the checks; None for an empty array."""
     fan = _correct_fan(array.shape, mode, fn)
-    return _gain(nonlinearity, a, fn, "a"), fan
+    gain = _gain(nonlinearity, a, fn, "a")
+    return None if array.size == 0 else gain / math.sqrt(fan)
+
+
+def _draw(tensor: Any, array: np.ndarray, std: float | None, kind: str, generator: Any, fn: str) -> Any:
+    """Fill ``array`` with zero-mean samples of standard deviation ``std``: ``U(-sqrt(3) std, sqrt(3) std)``
+    (``kind='uniform'``) or ``N(0, std**2)``; nothing for ``std=None`` (an empty array). Returns ``tensor``."""
+    if std is not None:
+        rng = _generator(generator, fn)
+        if kind == "uniform":
+            bound = math.sqrt(3.0) * std
+            array[...] = rng.uniform(-bound, bound, size=array.shape)
+        else:
+            array[...] = rng.normal(0.0, std, size=array.shape)
+    return tensor
 
 
 def kaiming_uniform_(tensor: Any, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
@@ -461,13 +462,7 @@ def kaiming_uniform_(tensor: Any, a: float = 0, mode: str = "fan_in", nonlineari
     """
     fn = "kaiming_uniform_"
     array = _array(tensor, fn)
-    gain, fan = _kaiming_gain_and_fan(array, a, mode, nonlinearity, fn)
-    if array.size == 0:
-        return tensor
-    std = gain / math.sqrt(fan)
-    bound = math.sqrt(3.0) * std
-    array[...] = _generator(generator, fn).uniform(-bound, bound, size=array.shape)
-    return tensor
+    return _draw(tensor, array, _kaiming_std(array, a, mode, nonlinearity, fn), "uniform", generator, fn)
 
 
 def kaiming_normal_(tensor: Any, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
@@ -515,12 +510,7 @@ def kaiming_normal_(tensor: Any, a: float = 0, mode: str = "fan_in", nonlinearit
     """
     fn = "kaiming_normal_"
     array = _array(tensor, fn)
-    gain, fan = _kaiming_gain_and_fan(array, a, mode, nonlinearity, fn)
-    if array.size == 0:
-        return tensor
-    std = gain / math.sqrt(fan)
-    array[...] = _generator(generator, fn).normal(0.0, std, size=array.shape)
-    return tensor
+    return _draw(tensor, array, _kaiming_std(array, a, mode, nonlinearity, fn), "normal", generator, fn)
 
 
 def orthogonal_(tensor: Any, gain: float = 1.0, generator: np.random.Generator | None = None) -> Any:
@@ -590,8 +580,7 @@ def _with_shape(fill: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(tensor: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(tensor, (tuple, list)):
             shape = tuple(tensor)
-            if not all(isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_)) and n >= 0
-                       for n in shape):
+            if not all(V.is_int(n) and n >= 0 for n in shape):
                 raise TypeError(f"{wrapper.__name__}: tensor expects a Tensor, an array or a shape of "
                                 f"non-negative ints, but got {tensor!r}")
             tensor = np.empty(shape, dtype=backend.get_default_dtype())

@@ -7,7 +7,8 @@ from typing import Any, Iterable
 import numpy as np
 
 from ..autograd import Tensor
-from .optimizer import Optimizer, check_bool, in_unit_interval, non_negative, option_name
+from .._validation import check_bool
+from .optimizer import Optimizer, in_unit_interval, non_negative, option_name
 
 __all__ = ["Adam", "AdamW"]
 

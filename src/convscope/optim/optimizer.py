@@ -12,54 +12,50 @@ as JSON plus an ``.npz`` of the arrays and never needs pickle.
 
 from __future__ import annotations
 
-import math
 import numbers
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from .. import _validation as V
 from ..autograd import Tensor, enable_grad
 
 __all__ = ["Optimizer"]
 
 
-# -- argument checks (same wording as convscope._validation: function, argument, expected, got)
+# -- argument checks: the wording is convscope._validation's (function, argument, expected, got)
 
-def _check_real(value: Any, name: str, fn: str, what: str, ok: Callable[[float], bool]) -> float:
-    """Return ``value`` as a Python float when it is a real number satisfying ``ok``.
+def non_negative(value: Any, name: str, fn: str) -> float:
+    """A finite float >= 0 (a learning rate, a decay), as a Python float.
 
     A Python float (not ``np.float64``) keeps float32 arithmetic in float32 under NumPy's
     promotion rules.
     """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{fn}: {name} expects {what}, but got {value!r} ({type(value).__name__})")
-    number = float(value)
-    if math.isnan(number) or not ok(number):
-        raise ValueError(f"{fn}: {name} expects {what}, but got {value!r}")
-    return number
-
-
-def non_negative(value: Any, name: str, fn: str) -> float:
-    return _check_real(value, name, fn, "a non-negative float", lambda x: 0.0 <= x < math.inf)
+    return V.check_non_negative(value, name, fn, what="a non-negative float")
 
 
 def in_unit_interval(value: Any, name: str, fn: str, *, closed: bool) -> float:
+    """A float in ``[0, 1]`` (``closed``) or ``[0, 1)`` (a beta, a dampening), as a Python float."""
     if closed:
-        return _check_real(value, name, fn, "a float in [0, 1]", lambda x: 0.0 <= x <= 1.0)
-    return _check_real(value, name, fn, "a float in [0, 1)", lambda x: 0.0 <= x < 1.0)
+        return V.check_real(value, name, fn, what="a float in [0, 1]", low=0, high=1)
+    return V.check_real(value, name, fn, what="a float in [0, 1)", low=0, ok=lambda x: x < 1)
 
 
-def check_bool(value: Any, name: str, fn: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{fn}: {name} expects a bool, but got {value!r} ({type(value).__name__})")
-    return bool(value)
+check_bool = V.check_bool
+
+
+def _refuse_set(params: Any, name: str, fn: str) -> None:
+    """Parameters in a set have no stable order, so a state dict could not name them by index."""
+    if isinstance(params, (set, frozenset)):
+        raise TypeError(f"{fn}: {name} expects an ordered iterable of Parameters, but got a set "
+                        "(its order changes between runs, which breaks state dicts)")
 
 
 def _as_index(key: Any, fn: str) -> int:
     """A parameter index from a state dict: an int, or its decimal string after a JSON round trip."""
     if isinstance(key, str) and key.isdigit():
         return int(key)
-    if isinstance(key, numbers.Integral) and not isinstance(key, (bool, np.bool_)) and key >= 0:
+    if V.is_int(key) and key >= 0:
         return int(key)
     raise ValueError(f"{fn}: load_state_dict expects parameter indices (non-negative ints), but got {key!r}")
 
@@ -116,9 +112,7 @@ class Optimizer:
         if isinstance(params, dict):
             raise TypeError(f"{fn}: params expects an iterable of Parameters or of dicts (param groups), "
                             f"but got a single dict; wrap it in a list")
-        if isinstance(params, (set, frozenset)):
-            raise TypeError(f"{fn}: params expects an ordered iterable of Parameters, but got a set "
-                            "(its order changes between runs, which breaks state dicts)")
+        _refuse_set(params, "params", fn)
         try:
             items = list(params)
         except TypeError:
@@ -176,10 +170,8 @@ class Optimizer:
         params = param_group["params"]
         if isinstance(params, Tensor):
             params = [params]
-        elif isinstance(params, (set, frozenset)):
-            raise TypeError(f"{fn}: {where}['params'] expects an ordered iterable of Parameters, but got a set "
-                            "(its order changes between runs, which breaks state dicts)")
         else:
+            _refuse_set(params, f"{where}['params']", fn)
             params = list(params)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for i, p in enumerate(params):
