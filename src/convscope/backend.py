@@ -61,12 +61,30 @@ _FALLBACK_MEMORY_BYTES = 8 * 2**30        # assumed memory when the system does 
 
 
 def get_default_dtype() -> np.dtype:
-    """The dtype for new parameters and for ops whose operands are all integer (float32)."""
+    """The dtype for new parameters and for ops whose operands are all integer (float32).
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> backend.get_default_dtype() in ("float32", "float64")
+    True
+    """
     return _DEFAULT_DTYPE
 
 
 def set_default_dtype(dtype) -> None:
-    """Set the default floating dtype: ``float32`` or ``float64``."""
+    """Set the default floating dtype: ``float32`` or ``float64``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import backend, nn
+    >>> before = backend.get_default_dtype()
+    >>> backend.set_default_dtype("float64")
+    >>> nn.Conv2d(1, 2, 3).weight.dtype
+    dtype('float64')
+    >>> backend.set_default_dtype(before)
+    """
     global _DEFAULT_DTYPE
     dt = np.dtype(dtype)
     if dt not in (np.float32, np.float64):
@@ -86,7 +104,15 @@ def _check_bytes(fn: str, nbytes, minimum: int, minimum_text: str) -> int:
 
 def get_workspace_bytes() -> int:
     """Upper bound, in bytes, on the temporaries one conv call holds at once (see the module
-    docstring for what it covers)."""
+    docstring for what it covers).
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> with backend.workspace(64 * 2**20):
+    ...     backend.format_bytes(backend.get_workspace_bytes())
+    '64.0 MiB'
+    """
     return _WORKSPACE_BYTES
 
 
@@ -103,6 +129,15 @@ def set_workspace_bytes(nbytes: int) -> None:
         ``nbytes`` is not an integer.
     ValueError
         ``nbytes`` is below 1 MiB.
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> before = backend.get_workspace_bytes()
+    >>> backend.set_workspace_bytes(2**20)
+    >>> backend.get_workspace_bytes()
+    1048576
+    >>> backend.set_workspace_bytes(before)
     """
     global _WORKSPACE_BYTES
     _WORKSPACE_BYTES = _check_bytes("set_workspace_bytes", nbytes, 2**20, "1 MiB (1048576)")
@@ -113,7 +148,17 @@ def set_workspace_bytes(nbytes: int) -> None:
 
 @contextlib.contextmanager
 def workspace(nbytes: int) -> Iterator[None]:
-    """Temporarily bound the conv workspace: ``with backend.workspace(64 * 2**20): ...``."""
+    """Temporarily bound the conv workspace: ``with backend.workspace(64 * 2**20): ...``.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> from convscope import backend
+    >>> x, w = np.ones((1, 1, 64, 64)), np.ones((1, 1, 3, 3))
+    >>> with backend.workspace(2**20):                # the same result, computed in smaller bands
+    ...     bool((F.conv2d(x, w) == F.conv2d(x, w)).all())
+    True
+    """
     old = get_workspace_bytes()
     set_workspace_bytes(nbytes)
     try:
@@ -123,12 +168,28 @@ def workspace(nbytes: int) -> Iterator[None]:
 
 
 def get_chunk_bytes() -> int:
-    """Bytes of columns the engine aims for per block: min(chunk target, workspace bound)."""
+    """Bytes of columns the engine aims for per block: min(chunk target, workspace bound).
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> with backend.chunk_target(2**30), backend.workspace(64 * 2**20):
+    ...     backend.get_chunk_bytes() <= 64 * 2**20
+    True
+    """
     return min(_CHUNK_TARGET_BYTES, _WORKSPACE_BYTES)
 
 
 def get_chunk_target_bytes() -> int:
-    """The cache-sized chunk target in bytes (default 4 MiB), before the workspace bound applies."""
+    """The cache-sized chunk target in bytes (default 4 MiB), before the workspace bound applies.
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> with backend.chunk_target(2**20):
+    ...     backend.get_chunk_target_bytes()
+    1048576
+    """
     return _CHUNK_TARGET_BYTES
 
 
@@ -137,6 +198,15 @@ def set_chunk_target_bytes(nbytes: int) -> None:
 
     It is the size of the unfolded columns the engine aims for per block; a tiny target (even
     1 byte) is valid and makes every block a single output position, which the tests use.
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> before = backend.get_chunk_target_bytes()
+    >>> backend.set_chunk_target_bytes(1)           # every block is one output position
+    >>> backend.get_chunk_bytes()
+    1
+    >>> backend.set_chunk_target_bytes(before)
     """
     global _CHUNK_TARGET_BYTES
     if isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer)) or nbytes < 1:
@@ -146,7 +216,15 @@ def set_chunk_target_bytes(nbytes: int) -> None:
 
 @contextlib.contextmanager
 def chunk_target(nbytes: int) -> Iterator[None]:
-    """Temporarily set the chunk target: ``with backend.chunk_target(64 * 2**10): ...``."""
+    """Temporarily set the chunk target: ``with backend.chunk_target(64 * 2**10): ...``.
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> with backend.chunk_target(64 * 2**10):
+    ...     backend.get_chunk_target_bytes()
+    65536
+    """
     old = get_chunk_target_bytes()
     set_chunk_target_bytes(nbytes)
     try:
@@ -168,7 +246,15 @@ def _read_int(path: str) -> int | None:
 
 def available_memory() -> int | None:
     """The memory this process may use, in bytes, as far as the system says: the least of physical
-    memory, the cgroup (container) memory limit and the soft ``RLIMIT_AS``; None when none is known."""
+    memory, the cgroup (container) memory limit and the soft ``RLIMIT_AS``; None when none is known.
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> found = backend.available_memory()
+    >>> found is None or found > 0
+    True
+    """
     known = []
     try:
         known.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
@@ -190,7 +276,15 @@ def available_memory() -> int | None:
 
 
 def default_memory_limit() -> int:
-    """Half of :func:`available_memory` (half of 8 GiB when the system does not say)."""
+    """Half of :func:`available_memory` (half of 8 GiB when the system does not say).
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> found = backend.available_memory()
+    >>> backend.default_memory_limit() == (found if found is not None else 8 * 2**30) // 2
+    True
+    """
     return (available_memory() or _FALLBACK_MEMORY_BYTES) // 2
 
 
@@ -200,7 +294,15 @@ _DEFAULT_LIMIT: int | None = None         # default_memory_limit(), read once (i
 def get_memory_limit() -> int:
     """The most bytes one output, gradient or buffer of an op may take (see :func:`check_allocation`):
     the value given to :func:`set_memory_limit`, else :func:`default_memory_limit` as it was at
-    the first call (``set_memory_limit(None)`` reads it again)."""
+    the first call (``set_memory_limit(None)`` reads it again).
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> with backend.memory_limit(2**30):
+    ...     backend.format_bytes(backend.get_memory_limit())
+    '1.00 GiB'
+    """
     global _DEFAULT_LIMIT
     if _MEMORY_LIMIT is not None:
         return _MEMORY_LIMIT
@@ -218,6 +320,18 @@ def set_memory_limit(nbytes: int | None) -> None:
         ``nbytes`` is neither an integer nor None.
     ValueError
         ``nbytes`` is below 1.
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> backend.set_memory_limit(2**30)
+    >>> backend.get_memory_limit()
+    1073741824
+    >>> backend.set_memory_limit(None)                # back to the default
+    >>> backend.set_memory_limit(0)
+    Traceback (most recent call last):
+        ...
+    ValueError: set_memory_limit: nbytes expects at least 1, but got 0
     """
     global _MEMORY_LIMIT, _DEFAULT_LIMIT
     _MEMORY_LIMIT = None if nbytes is None else _check_bytes("set_memory_limit", nbytes, 1, "1")
@@ -227,7 +341,18 @@ def set_memory_limit(nbytes: int | None) -> None:
 
 @contextlib.contextmanager
 def memory_limit(nbytes: int | None) -> Iterator[None]:
-    """Temporarily set the memory limit: ``with backend.memory_limit(2**30): ...``."""
+    """Temporarily set the memory limit: ``with backend.memory_limit(2**30): ...``.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> from convscope import backend
+    >>> with backend.memory_limit(2**10):
+    ...     F.conv2d(np.zeros((1, 1, 64, 64)), np.zeros((1, 1, 3, 3)))
+    Traceback (most recent call last):
+        ...
+    convscope.errors.ResourceError: ...
+    """
     global _MEMORY_LIMIT
     old = _MEMORY_LIMIT
     set_memory_limit(nbytes)
@@ -238,7 +363,14 @@ def memory_limit(nbytes: int | None) -> Iterator[None]:
 
 
 def format_bytes(nbytes: int) -> str:
-    """Bytes in binary units with three significant digits: ``format_bytes(2**31) == '2.00 GiB'``."""
+    """Bytes in binary units with three significant digits: ``format_bytes(2**31) == '2.00 GiB'``.
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> backend.format_bytes(512), backend.format_bytes(1536), backend.format_bytes(2**31)
+    ('512 B', '1.50 KiB', '2.00 GiB')
+    """
     value, unit = float(nbytes), "B"
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
         if value < 1023.5 or unit == "EiB":   # 1023.5 KiB prints as 1.00 MiB, not 1024 KiB
@@ -303,7 +435,14 @@ _NUM_THREADS: int | None = None
 def get_num_threads() -> int:
     """Threads convscope's own parallel loops use (image filtering): the value given to
     :func:`set_num_threads`, else ``$CONVSCOPE_NUM_THREADS``, else ``$OMP_NUM_THREADS`` (the
-    setting BLAS follows), else the CPUs this process may use. NumPy's BLAS has its own pool."""
+    setting BLAS follows), else the CPUs this process may use. NumPy's BLAS has its own pool.
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> backend.get_num_threads() >= 1
+    True
+    """
     if _NUM_THREADS is not None:
         return _NUM_THREADS
     for var in ("CONVSCOPE_NUM_THREADS", "OMP_NUM_THREADS"):
@@ -314,7 +453,16 @@ def get_num_threads() -> int:
 
 
 def set_num_threads(n: int | None) -> None:
-    """Set the thread count for convscope's own loops (None: back to the environment's)."""
+    """Set the thread count for convscope's own loops (None: back to the environment's).
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> backend.set_num_threads(2)
+    >>> backend.get_num_threads()
+    2
+    >>> backend.set_num_threads(None)                 # back to the environment's
+    """
     global _NUM_THREADS
     if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
         raise ValueError(f"set_num_threads: n expects a positive integer or None, but got {n!r}")
@@ -352,6 +500,17 @@ def scratch(slot: str, shape: tuple[int, ...], dtype, op: str | None = None) -> 
     ------
     convscope.ResourceError
         The buffer would exceed the memory limit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import backend
+    >>> buffer = backend.scratch("example", (2, 3), np.float64)   # uninitialised
+    >>> buffer.shape, buffer.dtype
+    ((2, 3), dtype('float64'))
+    >>> np.shares_memory(backend.scratch("example", (2, 3), np.float64), buffer)  # the same memory again
+    True
+    >>> backend.release_scratch()
     """
     dtype = np.dtype(dtype)
     nbytes = check_allocation(op or f"scratch {slot!r}", shape, dtype, what=f"scratch buffer {slot!r}")
@@ -372,10 +531,31 @@ def scratch(slot: str, shape: tuple[int, ...], dtype, op: str | None = None) -> 
 
 
 def scratch_bytes() -> int:
-    """Bytes this thread's scratch cache holds now."""
+    """Bytes this thread's scratch cache holds now.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import backend
+    >>> backend.release_scratch()
+    >>> _ = backend.scratch("example", (8, 8), np.float64)
+    >>> backend.scratch_bytes()
+    512
+    >>> backend.release_scratch()
+    """
     return sum(buf.nbytes for buf in _scratch.__dict__.get("pool", {}).values())
 
 
 def release_scratch() -> None:
-    """Free this thread's scratch buffers (they are rebuilt on the next conv)."""
+    """Free this thread's scratch buffers (they are rebuilt on the next conv).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import backend
+    >>> buffer = backend.scratch("example", (4, 4), np.float64)
+    >>> backend.release_scratch()
+    >>> backend.scratch_bytes()
+    0
+    """
     _scratch.__dict__.pop("pool", None)

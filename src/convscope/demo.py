@@ -29,7 +29,17 @@ def _matrix(a: np.ndarray, indent: str = "    ") -> str:
 
 
 def worked_example() -> dict[str, np.ndarray]:
-    """The example's results, computed by the engine (used by the demo and its tests)."""
+    """The example's results, computed by the engine (used by the demo and its tests).
+
+    Examples
+    --------
+    >>> from convscope.demo import worked_example
+    >>> result = worked_example()
+    >>> result["cross_correlation"].tolist()
+    [[-8.0, -8.0, -8.0], [-8.0, -8.0, -8.0], [-8.0, -8.0, -8.0]]
+    >>> float(result["true_convolution"][0, 0])       # the flipped kernel changes the sign
+    8.0
+    """
     x = IMAGE[None, None]
     filters = np.stack([HORIZONTAL_EDGE, DIAGONAL])[:, None]          # (2 filters, 1 channel, 2, 2)
     layer = F.conv2d(x, filters, np.zeros(2))[0]                     # what a CNN layer computes
@@ -46,7 +56,15 @@ def worked_example() -> dict[str, np.ndarray]:
 
 
 def run(out: TextIO = sys.stdout) -> int:
-    """Print the worked example, then train LeNet-5 on the bundled digits and show a learned filter."""
+    """Print the worked example, then train LeNet-5 on the bundled digits and show a learned filter.
+
+    Examples
+    --------
+    >>> import io
+    >>> from convscope.demo import run
+    >>> run(io.StringIO())          # about 4 s: trains LeNet-5 for two epochs  # doctest: +SKIP
+    0
+    """
     p = print_worked_example(out)
     _learning(p)
     p("", "Next: `make test` checks all of this, and the engine against PyTorch.")
@@ -54,7 +72,17 @@ def run(out: TextIO = sys.stdout) -> int:
 
 
 def print_worked_example(out: TextIO = sys.stdout):
-    """Print the 4x4 example and the output-size table; returns the print function used."""
+    """Print the 4x4 example and the output-size table; returns the print function used.
+
+    Examples
+    --------
+    >>> import io
+    >>> from convscope.demo import print_worked_example
+    >>> out = io.StringIO()
+    >>> _ = print_worked_example(out)
+    >>> out.getvalue().splitlines()[0]
+    'convscope demo: how a convolutional filter turns an image into a feature map'
+    """
     r = worked_example()
     p = lambda *lines: print(*lines, sep="\n", file=out)  # noqa: E731
     p("convscope demo: how a convolutional filter turns an image into a feature map",
@@ -113,7 +141,15 @@ def print_worked_example(out: TextIO = sys.stdout):
 
 
 def train_bundled_lenet(epochs: int = 2, seed: int = 0):
-    """LeNet-5 trained on the bundled 5,000 MNIST digits; returns (model, first filter before, history)."""
+    """LeNet-5 trained on the bundled 5,000 MNIST digits; returns (model, first filter before, history).
+
+    Examples
+    --------
+    >>> from convscope.demo import train_bundled_lenet
+    >>> model, before, history = train_bundled_lenet(epochs=1)     # about 2 s
+    >>> before.shape, len(history), history[-1]["val_accuracy"] > 0.5
+    ((5, 5), 1, True)
+    """
     from . import data, models, nn, optim
     from .random import manual_seed
     from .train import fit

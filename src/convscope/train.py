@@ -34,14 +34,37 @@ __all__ = ["fit", "evaluate", "History", "NonFiniteLossError", "load_checkpoint"
 
 
 class NonFiniteLossError(FloatingPointError):
-    """The loss became NaN or infinite; training stopped at the step named in the message."""
+    """The loss became NaN or infinite; training stopped at the step named in the message.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import data, models, nn, optim
+    >>> from convscope.train import NonFiniteLossError, fit
+    >>> images = np.full((8, 1, 28, 28), np.nan, np.float32)
+    >>> loader = data.DataLoader(data.ArrayDataset(images, np.arange(8) % 10), batch_size=4)
+    >>> model = models.lenet5()
+    >>> try:
+    ...     fit(model, loader, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), 1, progress=False)
+    ... except NonFiniteLossError as error:
+    ...     print(type(error).__name__, isinstance(error, FloatingPointError))
+    NonFiniteLossError True
+    """
 
 
 @dataclass
 class History:
     """Per-epoch records from :func:`fit`: ``epoch``, ``train_loss``, ``train_accuracy``,
     ``seconds``, ``images_per_second``, ``lr`` and, with a validation loader, ``val_loss`` and
-    ``val_accuracy``. Plain data: ``history.epochs`` is a list of dicts."""
+    ``val_accuracy``. Plain data: ``history.epochs`` is a list of dicts.
+
+    Examples
+    --------
+    >>> from convscope.train import History
+    >>> history = History([{"epoch": 1, "train_loss": 0.9}, {"epoch": 2, "train_loss": 0.4}])
+    >>> len(history), history[-1]["epoch"], history.column("train_loss")
+    (2, 2, [0.9, 0.4])
+    """
 
     epochs: list[dict[str, Any]] = field(default_factory=list)
 
@@ -141,7 +164,19 @@ def _batch_accuracy(logits: np.ndarray, labels: np.ndarray) -> int:
 
 def evaluate(model, loader, loss_fn: Callable | None = None) -> dict[str, float]:
     """Mean loss (if ``loss_fn``) and accuracy of ``model`` over ``loader``, in eval mode and
-    without recording gradients. The model's previous mode is restored afterwards."""
+    without recording gradients. The model's previous mode is restored afterwards.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import data, models, nn
+    >>> from convscope.train import evaluate
+    >>> images = np.random.default_rng(0).random((20, 1, 28, 28)).astype(np.float32)
+    >>> loader = data.DataLoader(data.ArrayDataset(images, np.arange(20) % 10), batch_size=8)
+    >>> result = evaluate(models.lenet5(), loader, nn.CrossEntropyLoss())
+    >>> sorted(result), result["count"], 0 <= result["accuracy"] <= 1
+    (['accuracy', 'count', 'loss'], 20, True)
+    """
     was_training = model.training
     model.eval()
     total_loss, correct, seen = 0.0, 0, 0
@@ -177,6 +212,21 @@ def load_checkpoint(path) -> dict[str, Any]:
     FileNotFoundError, ValueError
         No file; not a checkpoint, truncated or corrupt; or contents that contradict each other
         (an epoch count that is not a non-negative integer, or a history of another length).
+
+    Examples
+    --------
+    >>> import io, os, tempfile
+    >>> import numpy as np
+    >>> from convscope import data, models, nn, optim
+    >>> from convscope.train import fit, load_checkpoint
+    >>> images = np.random.default_rng(0).random((16, 1, 28, 28)).astype(np.float32)
+    >>> loader = data.DataLoader(data.ArrayDataset(images, np.arange(16) % 10), batch_size=8)
+    >>> model, path = models.lenet5(), os.path.join(tempfile.mkdtemp(), "checkpoint.npz")
+    >>> _ = fit(model, loader, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.01), 1,
+    ...         checkpoint=path, progress=False, stream=io.StringIO())
+    >>> state = load_checkpoint(path)
+    >>> state["epoch"], len(state["history"]), "0.weight" in state["model"]
+    (1, 1, True)
     """
     state = cs_io.load(path, kind="checkpoint")
     if not isinstance(state, dict):

@@ -3,7 +3,6 @@ orientation (Gabor sweeps, Sobel, isotropic kernels), the nearest named kernel, 
 and the input checks."""
 
 import dataclasses
-import doctest
 import importlib
 import math
 
@@ -299,11 +298,6 @@ def test_accepts_lists_integers_float32_and_tensors_without_changing_them():
     before = weights.copy()
     describe(weights)
     np.testing.assert_array_equal(weights, before)
-
-
-def test_the_module_examples_run():
-    result = doctest.testmod(D, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted >= 4 and result.failed == 0
 
 
 # --------------------------------------------------------------------------- errors

@@ -10,8 +10,6 @@ torch twins on the ``meta`` device, which allocates nothing until the convscope 
 assigned to them.
 """
 
-import doctest
-import importlib
 from functools import partial
 
 import numpy as np
@@ -390,10 +388,3 @@ def test_resnet_train_step_matches_torch(name, rng, float64):
     state_pt = pt.state_dict()
     for key, value in model.state_dict().items():   # running statistics after one batch
         assert_relative_close(value, state_pt[key], key, tol=1e-10)
-
-
-@pytest.mark.parametrize("module", ["convscope.models.alexnet", "convscope.models.resnet"])
-def test_docstring_examples(module):
-    # vgg's examples build two VGGs (4 s each, their classifier is 120 M parameters) and are left out
-    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0 and result.attempted > 0

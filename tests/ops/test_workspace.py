@@ -7,7 +7,6 @@ and transposed), measure the temporaries with tracemalloc, and run the large cas
 acceptance criterion in a subprocess under a 2 GiB address-space limit.
 """
 
-import doctest
 import json
 import os
 import subprocess
@@ -284,12 +283,6 @@ def test_memory_limit_setting():
     assert convscope.ResourceError is errors.ResourceError and "ResourceError" in convscope.__all__
     assert [backend.format_bytes(v) for v in (512, 1536, 2**31, 1023 * 2**10 + 1000)] == \
         ["512 B", "1.50 KiB", "2.00 GiB", "1.00 MiB"]
-
-
-def test_docstring_examples_run():
-    for module in (backend, errors, C):
-        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
-        assert result.failed == 0, module.__name__
 
 
 # --------------------------------------------------------------------------- peak memory, acceptance

@@ -51,6 +51,13 @@ def balanced_indices(labels: np.ndarray, per_class: int, num_classes: int = 10) 
     ------
     ValueError
         If a class has fewer than ``per_class`` items.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope.data.bundled import balanced_indices
+    >>> balanced_indices(np.array([1, 0, 0, 1, 2, 1, 2, 0]), per_class=2, num_classes=3)
+    array([0, 1, 2, 3, 4, 6])
     """
     labels = np.asarray(labels)
     chosen = []
@@ -64,7 +71,14 @@ def balanced_indices(labels: np.ndarray, per_class: int, num_classes: int = 10) 
 
 
 def bundled_manifest() -> dict:
-    """The parsed ``manifest.json`` of the bundled data."""
+    """The parsed ``manifest.json`` of the bundled data.
+
+    Examples
+    --------
+    >>> from convscope.data.bundled import bundled_manifest
+    >>> sorted(bundled_manifest()["datasets"])
+    ['fashion-mnist', 'mnist']
+    """
     try:
         return json.loads(_BUNDLED.joinpath(MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -95,6 +109,13 @@ def read_bundled(name: str, train: bool) -> tuple[np.ndarray, np.ndarray]:
     """Images uint8 ``(N, 28, 28)`` and labels uint8 ``(N,)`` of a bundled split, SHA-256 checked.
 
     Most code wants :func:`convscope.data.load_bundled`, which wraps these in a dataset.
+
+    Examples
+    --------
+    >>> from convscope.data.bundled import read_bundled
+    >>> images, labels = read_bundled("mnist", train=False)
+    >>> images.shape, images.dtype, labels.shape
+    ((1000, 28, 28), dtype('uint8'), (1000,))
     """
     if not isinstance(name, str) or name not in BUNDLED_NAMES:
         raise ValueError(f"load_bundled: name expects one of {', '.join(map(repr, BUNDLED_NAMES))}, but got {name!r}")

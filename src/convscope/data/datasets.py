@@ -265,6 +265,15 @@ class FashionMNIST(MNIST):
 
     The interface is :class:`MNIST`'s; the files sit directly in ``root`` or in
     ``root/fashion-mnist``, and the classes are the ten article types below.
+
+    Examples
+    --------
+    >>> from convscope.data import FashionMNIST
+    >>> FashionMNIST.CLASSES[:3]
+    ('T-shirt/top', 'Trouser', 'Pullover')
+    >>> test = FashionMNIST.bundled(train=False)       # the subset shipped with convscope
+    >>> len(test), test[0][0].shape
+    (1000, (1, 28, 28))
     """
 
     FOLDER = "fashion-mnist"

@@ -31,11 +31,27 @@ class DownloadError(OSError, ValueError):
     It is an :class:`OSError` (what network and file failures raise) and a :class:`ValueError`
     (what a checksum mismatch is), like :class:`io.UnsupportedOperation`, so either ``except``
     catches it.
+
+    Examples
+    --------
+    >>> from convscope.data import DownloadError
+    >>> issubclass(DownloadError, OSError) and issubclass(DownloadError, ValueError)
+    True
     """
 
 
 def file_md5(path: str | os.PathLike) -> str:
-    """Hex MD5 of a file's bytes, read in chunks."""
+    """Hex MD5 of a file's bytes, read in chunks.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from convscope.data.download import file_md5
+    >>> path = os.path.join(tempfile.mkdtemp(), "empty")
+    >>> open(path, "wb").close()
+    >>> file_md5(path)
+    'd41d8cd98f00b204e9800998ecf8427e'
+    """
     digest = hashlib.md5()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -44,7 +60,18 @@ def file_md5(path: str | os.PathLike) -> str:
 
 
 def check_mirrors(mirrors, fn: str) -> tuple[str, ...]:
-    """Validate mirror base URLs: a str or a non-empty sequence of http(s) URLs."""
+    """Validate mirror base URLs: a str or a non-empty sequence of http(s) URLs.
+
+    Examples
+    --------
+    >>> from convscope.data.download import check_mirrors
+    >>> check_mirrors("https://example.org/mnist/", "MNIST")
+    ('https://example.org/mnist/',)
+    >>> check_mirrors(["ftp://example.org/"], "MNIST")
+    Traceback (most recent call last):
+        ...
+    ValueError: ...
+    """
     items = [mirrors] if isinstance(mirrors, str) else mirrors
     if not isinstance(items, (list, tuple)) or not items:
         raise TypeError(f"{fn}: mirrors expects a URL string or a non-empty list of URL strings, but got {mirrors!r}")
@@ -154,6 +181,14 @@ def download_file(name: str, md5: str, directory: str | os.PathLike, mirrors: It
     DownloadError
         If no mirror delivered the file with the expected MD5; the message has one line per
         mirror saying what went wrong there.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from convscope.data.download import download_file
+    >>> download_file("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432", tempfile.mkdtemp(),
+    ...               ["https://example.org/mnist/"], timeout=10)   # doctest: +SKIP
+    PosixPath('/tmp/.../train-labels-idx1-ubyte.gz')
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

@@ -295,6 +295,15 @@ def write_idx(path: str | os.PathLike, array, compress: bool = True) -> Path:
         If the dtype has no IDX code, or ``compress`` is not a bool.
     ValueError
         If ``array`` is 0-d or a dimension does not fit in a uint32.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from convscope.data import read_idx, write_idx
+    >>> images = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    >>> path = write_idx(os.path.join(tempfile.mkdtemp(), "images-idx3-ubyte.gz"), images)
+    >>> bool((read_idx(path) == images).all())
+    True
     """
     path = _as_path(path, "write_idx")
     if not isinstance(compress, (bool, np.bool_)):

@@ -218,6 +218,16 @@ class Compose:
     Parameters
     ----------
     transforms : sequence of callables ``t(images, rng)``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope.data import Compose, Normalize, RandomHorizontalFlip
+    >>> t = Compose([RandomHorizontalFlip(), Normalize(0.5, 0.5)])
+    >>> t(np.ones((2, 1, 3, 3), np.float32), np.random.default_rng(0))[0, 0]
+    array([[1., 1., 1.],
+           [1., 1., 1.],
+           [1., 1., 1.]], dtype=float32)
     """
 
     def __init__(self, transforms: Sequence[Callable]):

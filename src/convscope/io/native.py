@@ -222,7 +222,16 @@ def _load_zip(zf: zipfile.ZipFile, path: Path, kind: str | None, max_bytes: int 
 
 
 def save(path, obj: Any, kind: str = "object") -> Path:
-    """Write ``obj`` (a tree of dicts, lists, scalars, strings and arrays) to ``path`` atomically."""
+    """Write ``obj`` (a tree of dicts, lists, scalars, strings and arrays) to ``path`` atomically.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from convscope.io import save, load
+    >>> path = save(os.path.join(tempfile.mkdtemp(), "run.npz"), {"weights": [np.eye(2)], "note": "first"})
+    >>> load(path)["note"], load(path)["weights"][0].shape
+    ('first', (2, 2))
+    """
     path = Path(path)
     arrays: dict[str, np.ndarray] = {}
     tree = _split(obj, arrays, "obj")
@@ -292,7 +301,17 @@ def load(path, kind: str | None = None, *, max_bytes: int | None = MAX_LOAD_BYTE
 
 
 def save_state_dict(path, state_dict) -> Path:
-    """Save a module's ``state_dict()`` (name -> array) atomically."""
+    """Save a module's ``state_dict()`` (name -> array) atomically.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from convscope import nn
+    >>> from convscope.io import load_state_dict, save_state_dict
+    >>> path = save_state_dict(os.path.join(tempfile.mkdtemp(), "conv.npz"), nn.Conv2d(1, 2, 3).state_dict())
+    >>> sorted(load_state_dict(path))
+    ['bias', 'weight']
+    """
     return save(path, {k: np.asarray(v) for k, v in dict(state_dict).items()}, kind="state_dict")
 
 
@@ -300,5 +319,16 @@ def load_state_dict(path, *, max_bytes: int | None = MAX_LOAD_BYTES) -> dict[str
     """Load a file from :func:`save_state_dict`; pass it to ``module.load_state_dict``.
 
     ``max_bytes`` bounds the arrays' total size as in :func:`load`.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from convscope import nn
+    >>> from convscope.io import load_state_dict, save_state_dict
+    >>> layer, copy = nn.Conv2d(1, 2, 3), nn.Conv2d(1, 2, 3)
+    >>> path = save_state_dict(os.path.join(tempfile.mkdtemp(), "conv.npz"), layer.state_dict())
+    >>> _ = copy.load_state_dict(load_state_dict(path))
+    >>> bool((copy.weight.numpy() == layer.weight.numpy()).all())
+    True
     """
     return load(path, kind="state_dict", max_bytes=max_bytes)

@@ -50,12 +50,32 @@ __all__ = ["get", "available", "lenet5", "simple_cnn", "small_vgg", "alexnet", "
 
 
 def available() -> list[str]:
-    """Names accepted by :func:`get`, sorted."""
+    """Names accepted by :func:`get`, sorted.
+
+    Examples
+    --------
+    >>> from convscope import models
+    >>> models.available()[:3]
+    ['alexnet', 'dilated_segmenter', 'googlenet']
+    """
     return sorted(_REGISTRY)
 
 
 def get(name: str, **kwargs) -> Module:
-    """Build the model called ``name`` with its keyword arguments (``num_classes``, ``in_channels``...)."""
+    """Build the model called ``name`` with its keyword arguments (``num_classes``, ``in_channels``...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import models
+    >>> net = models.get("lenet5", num_classes=10)
+    >>> net(np.zeros((2, 1, 28, 28), np.float32)).shape
+    (2, 10)
+    >>> models.get("lenet6")
+    Traceback (most recent call last):
+        ...
+    ValueError: models.get: name expects one of alexnet, ..., but got 'lenet6'
+    """
     if name not in _REGISTRY:
         raise ValueError(f"models.get: name expects one of {', '.join(available())}, but got {name!r}")
     return _REGISTRY[name](**kwargs)

@@ -35,6 +35,13 @@ class AlexNet(nn.Module):
         Channels of the input image (the first conv's input channels).
     dropout : float
         Dropout probability before each of the first two Linear layers.
+
+    Examples
+    --------
+    >>> from convscope.models.alexnet import AlexNet
+    >>> net = AlexNet(num_classes=10, in_channels=1)
+    >>> net.features[0].weight.shape, net.classifier[-1].weight.shape
+    ((64, 1, 11, 11), (10, 4096))
     """
 
     def __init__(self, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> None:

@@ -20,6 +20,14 @@ def lenet5(num_classes: int = 10, in_channels: int = 1, classic: bool = False) -
     The default uses ReLU and max pooling, the modern choice that trains faster; ``classic=True``
     uses the paper's tanh and average pooling (its subsampling layers without their trainable
     coefficients, and full C3 connectivity).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope.models import lenet5
+    >>> net = lenet5()
+    >>> net(np.zeros((1, 1, 28, 28), np.float32)).shape, sum(p.data.size for p in net.parameters())
+    ((1, 10), 61706)
     """
     act = nn.Tanh if classic else nn.ReLU
     pool = nn.AvgPool2d if classic else nn.MaxPool2d
@@ -35,7 +43,15 @@ def lenet5(num_classes: int = 10, in_channels: int = 1, classic: bool = False) -
 
 def simple_cnn(num_classes: int = 10, in_channels: int = 1) -> nn.Sequential:
     """The reference texts' example: conv 3x3 -> 32 maps (26x26 from 28x28), ReLU, max-pool 2
-    (13x13), fully connected 32*13*13 = 5408 -> ``num_classes``. 54,410 parameters for 10 classes."""
+    (13x13), fully connected 32*13*13 = 5408 -> ``num_classes``. 54,410 parameters for 10 classes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope.models import simple_cnn
+    >>> simple_cnn()(np.zeros((3, 1, 28, 28), np.float32)).shape
+    (3, 10)
+    """
     return nn.Sequential(
         nn.Conv2d(in_channels, 32, kernel_size=3), nn.ReLU(), nn.MaxPool2d(2, 2),
         nn.Flatten(),
@@ -47,6 +63,13 @@ def small_vgg(num_classes: int = 10, in_channels: int = 1, width: int = 32, drop
     """A small VGG-style net for 28x28 images (Simonyan & Zisserman, 2015: stacks of 3x3 convs,
     then pooling): two blocks of [conv 3x3, BatchNorm, ReLU] x 2 + max-pool 2, with ``width`` and
     ``2 * width`` channels (28 -> 14 -> 7), then dropout and fully connected 2w*7*7 -> 128 -> classes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope.models import small_vgg
+    >>> small_vgg(width=8).eval()(np.zeros((2, 1, 28, 28), np.float32)).shape
+    (2, 10)
     """
     w = width
 

@@ -31,6 +31,13 @@ class BasicConv2d(nn.Module):
     kernel_size, stride, padding : as :class:`convscope.nn.Conv2d`
 
     Shapes: (N, in_channels, H, W) -> (N, out_channels, H_out, W_out), the conv's output size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope.models.googlenet import BasicConv2d
+    >>> BasicConv2d(3, 8, kernel_size=3, padding=1).eval()(np.zeros((1, 3, 10, 10), np.float32)).shape
+    (1, 8, 10, 10)
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0) -> None:
@@ -59,6 +66,14 @@ class Inception(nn.Module):
         ``branch4``: 3x3 max pool (stride 1, padding 1, ceil mode), then 1x1 conv.
 
     Shapes: (N, in_channels, H, W) -> (N, ch1x1 + ch3x3 + ch5x5 + pool_proj, H, W).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope.models.googlenet import Inception
+    >>> block = Inception(16, 4, 4, 8, 2, 2, 2).eval()       # 4 + 8 + 2 + 2 = 16 output channels
+    >>> block(np.zeros((1, 16, 7, 7), np.float32)).shape
+    (1, 16, 7, 7)
     """
 
     def __init__(self, in_channels: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch5x5red: int, ch5x5: int,
@@ -109,6 +124,13 @@ class GoogLeNet(nn.Module):
 
     Shapes: (N, in_channels, H, W) -> (N, num_classes) logits, for H, W >= 15 (smaller inputs
     shrink to nothing before ``maxpool3``).
+
+    Examples
+    --------
+    >>> from convscope.models.googlenet import GoogLeNet
+    >>> net = GoogLeNet(num_classes=10)
+    >>> net.fc.weight.shape
+    (10, 1024)
     """
 
     def __init__(self, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.2) -> None:

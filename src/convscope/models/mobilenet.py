@@ -35,6 +35,14 @@ class ConvBNReLU(nn.Sequential):
     stride : int
     groups : int
         ``in_channels`` for a depthwise conv.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope.models.mobilenet import ConvBNReLU
+    >>> depthwise = ConvBNReLU(8, 8, stride=2, groups=8).eval()
+    >>> depthwise[0].weight.shape, depthwise(np.zeros((1, 8, 10, 10), np.float32)).shape
+    ((8, 1, 3, 3), (1, 8, 5, 5))
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1,
@@ -56,6 +64,13 @@ class DepthwiseSeparableBlock(nn.Module):
 
     Shapes: (N, in_channels, H, W) -> (N, out_channels, ceil(H / stride), ceil(W / stride)).
     Parameters: ``9 * in + 2 * in + in * out + 2 * out`` (convs without bias, affine BatchNorms).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope.models.mobilenet import DepthwiseSeparableBlock
+    >>> DepthwiseSeparableBlock(8, 16, stride=2).eval()(np.zeros((1, 8, 10, 10), np.float32)).shape
+    (1, 16, 5, 5)
     """
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
@@ -83,6 +98,14 @@ class MobileNetV1(nn.Module):
         The paper's alpha: every layer's channels become ``max(8, round(alpha * channels))``.
 
     Shapes: (N, in_channels, H, W) -> (N, num_classes) logits.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope.models.mobilenet import MobileNetV1
+    >>> net = MobileNetV1(num_classes=10, width_multiplier=0.25).eval()
+    >>> net(np.zeros((1, 3, 64, 64), np.float32)).shape
+    (1, 10)
     """
 
     def __init__(self, num_classes: int = 1000, in_channels: int = 3, width_multiplier: float = 1.0) -> None:

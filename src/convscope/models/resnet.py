@@ -41,6 +41,13 @@ class BasicBlock(nn.Module):
 
     Output channels ``planes`` (``expansion = 1``). ``downsample`` maps the input to the
     output's shape when the stride or the width changes (None: identity shortcut).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope.models.resnet import BasicBlock
+    >>> BasicBlock(8, 8).eval()(np.zeros((1, 8, 6, 6), np.float32)).shape      # identity shortcut
+    (1, 8, 6, 6)
     """
 
     expansion = 1
@@ -68,6 +75,16 @@ class Bottleneck(nn.Module):
 
     Output channels ``planes * 4`` (``expansion = 4``); the stride sits on the 3x3 conv
     (torchvision's v1.5; the paper [1]_ strides the first 1x1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> from convscope.models.resnet import Bottleneck
+    >>> down = nn.Sequential(nn.Conv2d(8, 16, 1, stride=2, bias=False), nn.BatchNorm2d(16))
+    >>> block = Bottleneck(8, 4, stride=2, downsample=down).eval()     # 4 * expansion 4 = 16 outputs
+    >>> block(np.zeros((1, 8, 6, 6), np.float32)).shape
+    (1, 16, 3, 3)
     """
 
     expansion = 4
@@ -112,6 +129,14 @@ class ResNet(nn.Module):
         Channels of the input image (``conv1``'s input channels).
     zero_init_residual : bool
         Start each block's last BatchNorm weight at 0, so every block begins as the identity [3]_.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope.models.resnet import BasicBlock, ResNet
+    >>> net = ResNet(BasicBlock, (1, 1, 1, 1), num_classes=10, in_channels=1).eval()
+    >>> net(np.zeros((1, 1, 32, 32), np.float32)).shape
+    (1, 10)
     """
 
     def __init__(self, block, layers, num_classes: int = 1000, in_channels: int = 3,

@@ -23,7 +23,16 @@ __all__ = ["conv_bn_relu", "ASPPPooling", "ASPP", "DilatedSegmenter", "dilated_s
 def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1,
                  dilation: int = 1) -> nn.Sequential:
     """Conv (no bias; padding ``dilation * (kernel_size // 2)``, which keeps the size at stride 1)
-    -> BatchNorm2d -> ReLU, as ``Sequential`` items ``0``, ``1``, ``2``."""
+    -> BatchNorm2d -> ReLU, as ``Sequential`` items ``0``, ``1``, ``2``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope.models.segmentation import conv_bn_relu
+    >>> block = conv_bn_relu(3, 8, dilation=2).eval()
+    >>> block[0].padding, block(np.zeros((1, 3, 9, 9), np.float32)).shape
+    ((2, 2), (1, 8, 9, 9))
+    """
     return nn.Sequential(
         nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=dilation * (kernel_size // 2),
                   dilation=dilation, bias=False),
@@ -37,6 +46,13 @@ class ASPPPooling(nn.Sequential):
 
     In training its BatchNorm sees one value per sample and channel, so it needs a batch of at
     least 2 (as in torchvision's DeepLabv3).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope.models.segmentation import ASPPPooling
+    >>> ASPPPooling(8, 4).eval()(np.zeros((1, 8, 5, 7), np.float32)).shape   # pooled, then upsampled back
+    (1, 4, 5, 7)
     """
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
@@ -65,6 +81,13 @@ class ASPP(nn.Module):
 
     Sub-modules: ``branches`` (a ModuleList) and ``project`` (1x1 conv, BatchNorm, ReLU, Dropout).
     Shapes: (N, in_channels, H, W) -> (N, out_channels, H, W).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope.models.segmentation import ASPP
+    >>> ASPP(8, 4, rates=(1, 2)).eval()(np.zeros((1, 8, 9, 9), np.float32)).shape
+    (1, 4, 9, 9)
     """
 
     def __init__(self, in_channels: int, out_channels: int, rates=(1, 6, 12, 18), dropout: float = 0.1) -> None:
@@ -106,6 +129,14 @@ class DilatedSegmenter(nn.Module):
         After ASPP's projection.
 
     Shapes: (N, in_channels, H, W) -> (N, num_classes, H, W) per-pixel logits, any H, W >= 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope.models.segmentation import DilatedSegmenter
+    >>> net = DilatedSegmenter(num_classes=3, width=8).eval()
+    >>> net(np.zeros((1, 3, 20, 24), np.float32)).shape       # a score per class and pixel
+    (1, 3, 20, 24)
     """
 
     def __init__(self, num_classes: int = 21, in_channels: int = 3, width: int = 32, rates=(1, 6, 12, 18),

@@ -63,6 +63,17 @@ class VGG(nn.Module):
         Put a BatchNorm2d between each conv and its ReLU.
     dropout : float
         Dropout probability in the classifier.
+
+    Examples
+    --------
+    >>> from convscope.models.vgg import VGG
+    >>> VGG([64, "M", 128, "M"])
+    Traceback (most recent call last):
+        ...
+    ValueError: VGG: config expects its last conv to have 512 channels ...
+    >>> net = VGG([64, "M", 512, "M"], num_classes=10)   # doctest: +SKIP
+    >>> net.classifier[-1].weight.shape                    # doctest: +SKIP
+    (10, 4096)
     """
 
     def __init__(self, config, num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = False,

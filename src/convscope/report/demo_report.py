@@ -31,7 +31,16 @@ DIGITS = tuple(str(d) for d in range(10))
 
 @dataclass(frozen=True)
 class DemoReport:
-    """What :func:`build_demo_report` wrote: the page, the accuracy reached and the time taken."""
+    """What :func:`build_demo_report` wrote: the page, the accuracy reached and the time taken.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from convscope.report.demo_report import DemoReport
+    >>> report = DemoReport(Path("demo-report/index.html"), accuracy=0.97, epochs=3, seconds=41.0, images=15000)
+    >>> f"{report.accuracy:.0%} after {report.epochs} epochs"
+    '97% after 3 epochs'
+    """
 
     path: Path
     accuracy: float

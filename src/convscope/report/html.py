@@ -64,7 +64,17 @@ def _e(text: Any) -> str:
 
 @dataclass
 class Section:
-    """One ``<section id=...>`` of a :class:`Page`; add content in order with its methods."""
+    """One ``<section id=...>`` of a :class:`Page`; add content in order with its methods.
+
+    Examples
+    --------
+    >>> from convscope.report.html import Page
+    >>> section = Page("Example").section("intro", "Introduction")
+    >>> section.text("Plain text, <escaped>.")
+    >>> section.code("F.conv2d(x, w)")
+    >>> "&lt;escaped&gt;" in section.html() and "<pre" in section.html()
+    True
+    """
 
     page: "Page"
     id: str
@@ -119,7 +129,18 @@ class Section:
 
 
 class Page:
-    """A report page: a header, a table of contents, sections; pictures kept until :meth:`write`."""
+    """A report page: a header, a table of contents, sections; pictures kept until :meth:`write`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from convscope.report.html import Page
+    >>> page = Page("Filters", "what a first layer learns")
+    >>> section = page.section("edges", "Edges", "Sobel and friends.")
+    >>> section.table(["kernel", "sum"], [["sobel_x", 0]])
+    >>> page.write(tempfile.mkdtemp()).name
+    'index.html'
+    """
 
     def __init__(self, title: str, subtitle: str = "") -> None:
         self.title, self.subtitle = title, subtitle

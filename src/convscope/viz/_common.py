@@ -108,7 +108,18 @@ def check_output_path(path, fn: str, suffixes: dict[str, str]) -> Path:
 
 def save(obj: Any, path, fn: str, *, dpi: float | None = None) -> Path:
     """Write a Figure (PNG, SVG, or a one-frame GIF) or a PIL image (PNG, GIF; an animated image
-    keeps all its frames and their durations) atomically, the format chosen by the suffix."""
+    keeps all its frames and their durations) atomically, the format chosen by the suffix.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from convscope.viz import save
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([0, 1], [1, 0])
+    >>> save(fig, "line.png", "example").name
+    'line.png'
+    >>> plt.close(fig)
+    """
     Image = require_pillow(fn)
     if isinstance(obj, Image.Image):
         path = check_output_path(path, fn, IMAGE_SUFFIXES)

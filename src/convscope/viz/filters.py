@@ -353,6 +353,14 @@ class ClassicMatch:
         ``name`` is None.
     description : KernelDescription or None
         All of ``describe``'s findings (orientation, separability...) for the learned kernel.
+
+    Examples
+    --------
+    >>> from convscope.filters import kernels
+    >>> from convscope.viz.filters import match_classic
+    >>> match = match_classic(kernels.sobel_x()[None, None])[0]
+    >>> match.filter, match.channel, match.learned.shape
+    (0, 0, (3, 3))
     """
 
     filter: int

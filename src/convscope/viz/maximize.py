@@ -55,6 +55,16 @@ class Maximization:
         The layer's name, as ``model.named_modules()`` spells it.
     channel : int
         The channel (index along axis 1 of the layer's output).
+
+    Examples
+    --------
+    >>> import convscope
+    >>> from convscope import models
+    >>> from convscope.viz.maximize import activation_maximization
+    >>> _ = convscope.manual_seed(0)
+    >>> found = activation_maximization(models.lenet5(), "0", channel=1, steps=5)
+    >>> found.layer, found.channel, found.image.shape, found.activations.shape
+    ('0', 1, (1, 28, 28), (5,))
     """
 
     image: np.ndarray

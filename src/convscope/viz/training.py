@@ -96,7 +96,16 @@ class StepRecorder:
 
 class Snapshot(NamedTuple):
     """A layer's weights at one moment of training: after ``step`` steps, in ``epoch`` (0: before
-    the first step of a fresh run)."""
+    the first step of a fresh run).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope.viz.training import Snapshot
+    >>> snapshot = Snapshot(step=0, epoch=0, weight=np.zeros((6, 1, 5, 5)))
+    >>> snapshot.step, snapshot.weight.shape
+    (0, (6, 1, 5, 5))
+    """
 
     step: int
     epoch: int
