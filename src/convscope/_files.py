@@ -78,6 +78,23 @@ def atomic_write(path, write: Callable[[BinaryIO], object], *, overwrite: bool =
             os.unlink(tmp)
 
 
+def writable_folder_problem(folder) -> tuple[Path, str] | None:
+    """Why files cannot be created in ``folder``, which need not exist yet; None when they can.
+
+    Returns ``(where, problem)``: the nearest existing ancestor (or ``folder`` itself) and
+    ``"is a file"`` or ``"is not writable"``. Checked before long work starts, so a bad output
+    path is reported before anything is computed.
+    """
+    probe = Path(folder)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        return probe, "is a file"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return probe, "is not writable"
+    return None
+
+
 def leftover_temp_files(folder, names) -> list[Path]:
     """The temporary files :func:`atomic_write` left in ``folder`` for the targets ``names``.
 

@@ -72,17 +72,12 @@ def _check_arguments(args) -> None:
 
 
 def _check_out(out: Path) -> None:
-    import os
+    from ._files import writable_folder_problem
 
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out expects a folder, but {out} is a file")
-    probe = out
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir():
-        raise UserError(f"--out expects a folder, but {probe} is a file")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise UserError(f"--out expects a writable folder, but {probe} is not writable")
+    problem = writable_folder_problem(out)
+    if problem is not None:
+        where, what = problem
+        raise UserError(f"--out expects a {'writable ' if what == 'is not writable' else ''}folder, but {where} {what}")
 
 
 def _record(args) -> dict:

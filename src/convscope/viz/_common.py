@@ -17,13 +17,12 @@ changes no global state and needs no display; Jupyter shows them inline.
 from __future__ import annotations
 
 import io as _io
-import os
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 
-from .._files import atomic_write
+from .._files import atomic_write, writable_folder_problem
 
 SIGNED_CMAP = "RdBu_r"
 MAGNITUDE_CMAP = "magma"
@@ -96,13 +95,9 @@ def check_output_path(path, fn: str, suffixes: dict[str, str]) -> Path:
         raise ValueError(f"{fn}: path expects a file name ending in {', '.join(suffixes)}, but got {str(path)!r}")
     if path.is_dir():
         raise ValueError(f"{fn}: path expects a file name, but {str(path)!r} is a folder")
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        raise PermissionError(f"{fn}: path expects a writable folder, but {str(folder)!r} is a file")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise PermissionError(f"{fn}: path expects a writable folder, but {str(folder)!r} is not writable")
+    problem = writable_folder_problem(path.parent)
+    if problem is not None:
+        raise PermissionError(f"{fn}: path expects a writable folder, but {str(problem[0])!r} {problem[1]}")
     return path
 
 
