@@ -13,14 +13,18 @@ Calling an op on plain arrays runs the forward only and returns an array.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
-from typing import Any, Iterator, NamedTuple
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Iterator, Mapping, NamedTuple
 
 import numpy as np
 
 from . import backend
 
-__all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "tensor", "cat", "stack"]
+__all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "tensor", "cat", "stack",
+           "OpCall", "HookHandle", "register_op_hook", "shape_only"]
 
 _state = threading.local()
 
@@ -139,47 +143,47 @@ class Tensor:
 
     # -- arithmetic and shape ops (recorded; defined as Functions below)
     def __add__(self, other):
-        return _Add.apply(self, _operand(other, self))
+        return Add.apply(self, _operand(other, self))
 
     def __radd__(self, other):
-        return _Add.apply(_operand(other, self), self)
+        return Add.apply(_operand(other, self), self)
 
     def __sub__(self, other):
-        return _Sub.apply(self, _operand(other, self))
+        return Sub.apply(self, _operand(other, self))
 
     def __rsub__(self, other):
-        return _Sub.apply(_operand(other, self), self)
+        return Sub.apply(_operand(other, self), self)
 
     def __mul__(self, other):
-        return _Mul.apply(self, _operand(other, self))
+        return Mul.apply(self, _operand(other, self))
 
     def __rmul__(self, other):
-        return _Mul.apply(_operand(other, self), self)
+        return Mul.apply(_operand(other, self), self)
 
     def __truediv__(self, other):
-        return _Div.apply(self, _operand(other, self))
+        return Div.apply(self, _operand(other, self))
 
     def __rtruediv__(self, other):
-        return _Div.apply(_operand(other, self), self)
+        return Div.apply(_operand(other, self), self)
 
     def __neg__(self):
-        return _Neg.apply(self)
+        return Neg.apply(self)
 
     def __pow__(self, exponent):
         if not isinstance(exponent, (int, float)):
             raise TypeError(f"pow: exponent expects a Python int or float, but got {type(exponent).__name__}")
-        return _Pow.apply(self, exponent=exponent)
+        return Pow.apply(self, exponent=exponent)
 
     def __matmul__(self, other):
-        return _MatMul.apply(self, _operand(other, self))
+        return MatMul.apply(self, _operand(other, self))
 
     def __rmatmul__(self, other):
-        return _MatMul.apply(_operand(other, self), self)
+        return MatMul.apply(_operand(other, self), self)
 
     def __getitem__(self, index):
         if isinstance(index, Tensor):
             index = index.data
-        return _Index.apply(self, index=index)
+        return Index.apply(self, index=index)
 
     # comparisons give plain boolean Tensors (no gradient flows through them)
     def __lt__(self, other):
@@ -199,7 +203,7 @@ class Tensor:
 
     def reshape(self, *shape):
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return _Reshape.apply(self, shape=tuple(shape))
+        return Reshape.apply(self, shape=tuple(shape))
 
     view = reshape
 
@@ -209,51 +213,51 @@ class Tensor:
         if start > end:
             raise ValueError(f"flatten: start_dim ({start_dim}) expects to come before end_dim ({end_dim})")
         shape = self.shape[:start] + (-1,) + self.shape[end + 1:]
-        return _Reshape.apply(self, shape=shape) if self.ndim else _Reshape.apply(self, shape=(1,))
+        return Reshape.apply(self, shape=shape) if self.ndim else Reshape.apply(self, shape=(1,))
 
     def permute(self, *dims):
         dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
-        return _Permute.apply(self, dims=tuple(dims))
+        return Permute.apply(self, dims=tuple(dims))
 
     def transpose(self, dim0: int, dim1: int):
         dims = list(range(self.ndim))
         dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
-        return _Permute.apply(self, dims=tuple(dims))
+        return Permute.apply(self, dims=tuple(dims))
 
     @property
     def T(self):
-        return _Permute.apply(self, dims=tuple(reversed(range(self.ndim))))
+        return Permute.apply(self, dims=tuple(reversed(range(self.ndim))))
 
     def sum(self, dim=None, keepdim: bool = False):
-        return _Sum.apply(self, dim=_dims(dim), keepdim=keepdim)
+        return Sum.apply(self, dim=_dims(dim), keepdim=keepdim)
 
     def mean(self, dim=None, keepdim: bool = False):
-        return _Mean.apply(self, dim=_dims(dim), keepdim=keepdim)
+        return Mean.apply(self, dim=_dims(dim), keepdim=keepdim)
 
     def exp(self):
-        return _Exp.apply(self)
+        return Exp.apply(self)
 
     def log(self):
-        return _Log.apply(self)
+        return Log.apply(self)
 
     def sqrt(self):
-        return _Pow.apply(self, exponent=0.5)
+        return Pow.apply(self, exponent=0.5)
 
     def abs(self):
-        return _Abs.apply(self)
+        return Abs.apply(self)
 
     def max(self, dim=None, keepdim: bool = False):
         """The maximum; with ``dim``, a ``(values, indices)`` pair as in PyTorch."""
         if dim is None:
-            return _Max.apply(self, dim=None, keepdim=False)
-        values = _Max.apply(self, dim=dim, keepdim=keepdim)
+            return Max.apply(self, dim=None, keepdim=False)
+        values = Max.apply(self, dim=dim, keepdim=keepdim)
         return MaxResult(values, Tensor(np.argmax(self.data, axis=dim, keepdims=keepdim)))
 
     def argmax(self, dim=None, keepdim: bool = False):
         return Tensor(np.argmax(self.data, axis=dim, keepdims=keepdim))
 
     def astype(self, dtype):
-        return _Cast.apply(self, dtype=np.dtype(dtype))
+        return Cast.apply(self, dtype=np.dtype(dtype))
 
     def float(self):
         return self.astype(np.float32)
@@ -262,7 +266,7 @@ class Tensor:
         return self.astype(np.float64)
 
     def clone(self):
-        return _Reshape.apply(self, shape=self.shape, copy=True)
+        return Reshape.apply(self, shape=self.shape, copy=True)
 
     # -- backward
     def backward(self, gradient: Any = None) -> None:
@@ -353,8 +357,16 @@ class Function:
     """Base of differentiable ops. Subclasses define static ``forward`` and ``backward``.
 
     ``forward(ctx, *arrays, **options)`` gets plain arrays (Tensors unwrapped) and returns an
-    array; ``backward(ctx, grad)`` returns one gradient (or None) per positional input.
+    array; ``backward(ctx, grad)`` returns one gradient (or None) per positional input. An op
+    says who it is: ``name`` is its public name (``"add"``, ``"conv"``) and :meth:`describe`
+    gives the name of one call (``"conv2d"``) and its geometry as plain data, which op hooks
+    (:func:`register_op_hook`) receive. With ``multiple_outputs`` the forward returns a tuple
+    whose first array is the differentiable output and the rest plain extras (max pooling's
+    indices); ``apply`` then returns ``(output, *extras)``.
     """
+
+    name: str | None = None             # the public op name; None: the class name
+    multiple_outputs: bool = False
 
     @staticmethod
     def forward(ctx: Context, *args, **kwargs) -> np.ndarray:  # pragma: no cover - abstract
@@ -365,19 +377,179 @@ class Function:
         raise NotImplementedError
 
     @classmethod
+    def describe(cls, arrays: tuple, options: dict, output: np.ndarray) -> tuple[str, dict]:
+        """``(name, geometry)`` of one call: the op's public name and a dict of plain ints and
+        tuples (kernel, stride, padding... for ops that have them; empty for the others)."""
+        return (cls.name or cls.__name__), {}
+
+    @classmethod
     def apply(cls, *args, **kwargs):
         tensors = tuple(a if isinstance(a, Tensor) else None for a in args)
         arrays = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+        traced = any(t is not None for t in tensors)
         record = is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
         ctx = Context(tuple(bool(t is not None and t.requires_grad) for t in tensors))
-        out = cls.forward(ctx, *arrays, **kwargs)
-        if all(t is None for t in tensors):
+        rule = getattr(_state, "shape_rule", None) if traced else None
+        out = None if rule is None else rule(cls, arrays, kwargs)
+        stand_in = out is not None
+        if not stand_in:
+            out = cls.forward(ctx, *arrays, **kwargs)
+        if not traced:
             return out
+        extras = ()
+        if cls.multiple_outputs:
+            out, *extras = out
         result = Tensor(np.asarray(out))
-        if record:
+        if record and not stand_in:
             result.requires_grad = True
             result._node = _Node(cls, ctx, tensors)
-        return result
+        if _op_hooks:
+            _notify(cls, args, arrays, kwargs, result)
+        return (result, *(Tensor(np.asarray(e)) for e in extras)) if cls.multiple_outputs else result
+
+
+# --------------------------------------------------------------------------- observing op calls
+
+@dataclass(frozen=True)
+class OpCall:
+    """One application of a :class:`Function` to Tensors, as an op hook receives it.
+
+    Attributes
+    ----------
+    function : type
+        The Function subclass.
+    name : str
+        Its public name for this call (``"conv2d"``, ``"max_pool2d"``, ``"add"``; a Function
+        without a ``name`` gives its class name).
+    inputs : tuple
+        The positional operands as passed to ``apply`` (Tensors, arrays, None, numbers).
+    input_shapes, input_dtypes : tuple
+        Per operand: its shape and dtype, or None for an operand that is not an array.
+    output : Tensor
+        The (first) output.
+    output_shape : tuple of int
+    output_dtype : numpy.dtype
+    geometry : dict
+        Plain ints and tuples: kernel, stride, padding, dilation, groups, output size... for the
+        ops that have them (see each Function's ``describe``); empty for the others.
+    options : mapping
+        The keyword options passed to ``apply`` (read-only).
+    """
+
+    function: type
+    name: str
+    inputs: tuple
+    input_shapes: tuple
+    input_dtypes: tuple
+    output: Any
+    output_shape: tuple
+    output_dtype: Any
+    geometry: dict
+    options: Mapping
+
+
+class HookHandle:
+    """What :func:`register_op_hook` returns: ``handle.remove()`` unregisters the hook (twice is
+    harmless); a ``with`` block removes it on exit. The same interface as
+    ``convscope.nn.module.RemovableHandle``."""
+
+    def __init__(self, hooks: dict, key: int) -> None:
+        self._hooks, self.id = hooks, key
+
+    def remove(self) -> None:
+        with _hooks_lock:
+            self._hooks.pop(self.id, None)
+            _refresh_hooks()
+
+    def __enter__(self) -> "HookHandle":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+_hook_table: dict[int, Any] = {}
+_op_hooks: tuple = ()                   # a snapshot of the table, read without the lock
+_hooks_lock = threading.Lock()
+_hook_ids = itertools.count()
+
+
+def _refresh_hooks() -> None:
+    global _op_hooks
+    _op_hooks = tuple(_hook_table.values())
+
+
+def register_op_hook(hook) -> HookHandle:
+    """Call ``hook(call)`` after every op applied to Tensors, in any thread, with an :class:`OpCall`.
+
+    The one way to observe ops (``torch.fx``'s node records, seen live): a hook reads the op's
+    name, operand shapes and geometry without knowing its class. Ops applied to plain arrays
+    only are not reported. A hook's return value is ignored; an exception it raises propagates.
+
+    Parameters
+    ----------
+    hook : callable
+        ``hook(call: OpCall) -> None``.
+
+    Returns
+    -------
+    HookHandle
+        ``handle.remove()`` unregisters the hook; a ``with`` block does it on exit.
+
+    Raises
+    ------
+    TypeError
+        If ``hook`` is not callable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import Tensor
+    >>> from convscope.nn import functional as F
+    >>> seen = []
+    >>> with register_op_hook(lambda call: seen.append((call.name, call.geometry.get("stride")))):
+    ...     y = F.conv2d(Tensor(np.zeros((1, 1, 5, 5))), np.ones((1, 1, 3, 3)), stride=2)
+    >>> seen
+    [('conv2d', (2, 2))]
+    """
+    if not callable(hook):
+        raise TypeError(f"register_op_hook: hook expects a callable, but got {type(hook).__name__}")
+    with _hooks_lock:
+        key = next(_hook_ids)
+        _hook_table[key] = hook
+        _refresh_hooks()
+    return HookHandle(_hook_table, key)
+
+
+def _notify(cls, args, arrays, options, result: "Tensor") -> None:
+    name, geometry = cls.describe(arrays, options, result.data)
+    call = OpCall(cls, name, args, tuple(np.shape(a) if _is_array(a) else None for a in arrays),
+                  tuple(np.asarray(a).dtype if _is_array(a) else None for a in arrays),
+                  result, tuple(result.shape), result.dtype, dict(geometry), MappingProxyType(dict(options)))
+    for hook in _op_hooks:
+        hook(call)
+
+
+def _is_array(value) -> bool:
+    return isinstance(value, (np.ndarray, np.generic))
+
+
+@contextlib.contextmanager
+def shape_only(rule) -> Iterator[None]:
+    """In this thread, let ``rule(function, arrays, options)`` stand in for ops' forwards.
+
+    For each op applied to Tensors inside the block, ``rule`` gets the Function class, the
+    operands (Tensors unwrapped) and the options; an array it returns becomes the op's output
+    and no graph is recorded; None runs the forward as usual. This is how
+    :func:`convscope.summary` traces a model without computing it (JAX's ``eval_shape``).
+    Op hooks still see every call.
+    """
+    previous = getattr(_state, "shape_rule", None)
+    _state.shape_rule = rule
+    try:
+        yield
+    finally:
+        _state.shape_rule = previous
 
 
 # --------------------------------------------------------------------------- tensor ops
@@ -412,7 +584,9 @@ def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 
-class _Add(Function):
+class Add(Function):
+    name = "add"
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(np.shape(a), np.shape(b))
@@ -424,7 +598,9 @@ class _Add(Function):
         return _unbroadcast(g, sa), _unbroadcast(g, sb)
 
 
-class _Sub(Function):
+class Sub(Function):
+    name = "sub"
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(np.shape(a), np.shape(b))
@@ -436,7 +612,9 @@ class _Sub(Function):
         return _unbroadcast(g, sa), _unbroadcast(-g, sb)
 
 
-class _Mul(Function):
+class Mul(Function):
+    name = "mul"
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -450,7 +628,9 @@ class _Mul(Function):
         return ga, gb
 
 
-class _Div(Function):
+class Div(Function):
+    name = "div"
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -464,7 +644,9 @@ class _Div(Function):
         return ga, gb
 
 
-class _Neg(Function):
+class Neg(Function):
+    name = "neg"
+
     @staticmethod
     def forward(ctx, a):
         return np.negative(a)
@@ -474,7 +656,9 @@ class _Neg(Function):
         return (-g,)
 
 
-class _Pow(Function):
+class Pow(Function):
+    name = "pow"
+
     @staticmethod
     def forward(ctx, a, *, exponent):
         ctx.save_for_backward(a)
@@ -488,7 +672,9 @@ class _Pow(Function):
         return (g * e * np.power(a, e - 1),)
 
 
-class _Exp(Function):
+class Exp(Function):
+    name = "exp"
+
     @staticmethod
     def forward(ctx, a):
         y = np.exp(a)
@@ -500,7 +686,9 @@ class _Exp(Function):
         return (g * ctx.saved[0],)
 
 
-class _Log(Function):
+class Log(Function):
+    name = "log"
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -511,7 +699,9 @@ class _Log(Function):
         return (g / ctx.saved[0],)
 
 
-class _Abs(Function):
+class Abs(Function):
+    name = "abs"
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -522,7 +712,9 @@ class _Abs(Function):
         return (g * np.sign(ctx.saved[0]),)
 
 
-class _MatMul(Function):
+class MatMul(Function):
+    name = "matmul"
+
     @staticmethod
     def forward(ctx, a, b):
         if np.ndim(a) == 0 or np.ndim(b) == 0:
@@ -548,7 +740,9 @@ class _MatMul(Function):
         return ga, gb
 
 
-class _Reshape(Function):
+class Reshape(Function):
+    name = "reshape"
+
     @staticmethod
     def forward(ctx, a, *, shape, copy=False):
         ctx.save_for_backward(a.shape)
@@ -560,7 +754,9 @@ class _Reshape(Function):
         return (np.reshape(g, ctx.saved[0]),)
 
 
-class _Permute(Function):
+class Permute(Function):
+    name = "permute"
+
     @staticmethod
     def forward(ctx, a, *, dims):
         if sorted(d % max(a.ndim, 1) for d in dims) != list(range(a.ndim)):
@@ -573,7 +769,9 @@ class _Permute(Function):
         return (np.transpose(g, np.argsort([d % g.ndim for d in ctx.dims])),)
 
 
-class _Index(Function):
+class Index(Function):
+    name = "index"
+
     @staticmethod
     def forward(ctx, a, *, index):
         ctx.save_for_backward(a.shape, a.dtype)
@@ -588,7 +786,9 @@ class _Index(Function):
         return (out,)
 
 
-class _Sum(Function):
+class Sum(Function):
+    name = "sum"
+
     @staticmethod
     def forward(ctx, a, *, dim, keepdim):
         ctx.save_for_backward(a.shape)
@@ -603,7 +803,9 @@ class _Sum(Function):
         return (np.broadcast_to(g, shape).copy(),)
 
 
-class _Mean(Function):
+class Mean(Function):
+    name = "mean"
+
     @staticmethod
     def forward(ctx, a, *, dim, keepdim):
         ctx.save_for_backward(a.shape)
@@ -620,7 +822,9 @@ class _Mean(Function):
         return (np.broadcast_to(g / count, shape).copy(),)
 
 
-class _Max(Function):
+class Max(Function):
+    name = "max"
+
     @staticmethod
     def forward(ctx, a, *, dim, keepdim):
         y = np.max(a, axis=dim, keepdims=True)
@@ -637,7 +841,9 @@ class _Max(Function):
         return (mask * (g / count),)
 
 
-class _Cast(Function):
+class Cast(Function):
+    name = "cast"
+
     @staticmethod
     def forward(ctx, a, *, dtype):
         ctx.save_for_backward(a.dtype)
@@ -648,7 +854,9 @@ class _Cast(Function):
         return (g.astype(ctx.saved[0]),)
 
 
-class _Cat(Function):
+class Cat(Function):
+    name = "cat"
+
     @staticmethod
     def forward(ctx, *arrays, dim):
         ctx.sizes = [a.shape[dim] for a in arrays]
@@ -666,7 +874,7 @@ def cat(tensors, dim: int = 0):
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: tensors expects a non-empty sequence, but got an empty one")
-    return _Cat.apply(*tensors, dim=dim)
+    return Cat.apply(*tensors, dim=dim)
 
 
 def stack(tensors, dim: int = 0):
@@ -676,4 +884,4 @@ def stack(tensors, dim: int = 0):
         raise ValueError("stack: tensors expects a non-empty sequence, but got an empty one")
     expanded = [t.reshape(t.shape[:dim % (t.ndim + 1)] + (1,) + t.shape[dim % (t.ndim + 1):])
                 if isinstance(t, Tensor) else np.expand_dims(np.asarray(t), dim) for t in tensors]
-    return _Cat.apply(*expanded, dim=dim)
+    return Cat.apply(*expanded, dim=dim)

@@ -33,6 +33,12 @@ Receptive field
 Activation memory
     The sum of the leaf layers' output sizes times their itemsize, for the whole batch (what a
     forward pass with autograd would keep for backward, roughly).
+Unknown ops
+    Every figure comes from the recorded op calls (:func:`convscope.autograd.register_op_hook`),
+    each op known by its public name. An op whose name the tracer does not know (a custom
+    ``Function``, a renamed one) is never a silent zero: it gets its own row (type ``unknown op
+    <name>``, MACs ``?``), the receptive field after it is unknown, ``Summary.unknown_ops`` names
+    it, and the table's total reads "Total MACs: at least ...; not counted: unknown ops <names>".
 """
 
 from __future__ import annotations
@@ -46,11 +52,12 @@ import numpy as np
 
 from .. import _validation as V
 from ..autograd import Tensor, no_grad
+from ..nn import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from ..nn.module import Module
 from .arithmetic import _conv_out, _conv_transpose_out, _pool_out
 from .receptive import Geometry, _clean, _num
 from .shape_rules import placeholder
-from .trace import Call, Failure, RankMismatch, tracing
+from .trace import Call, Failure, RankMismatch, UnknownOp, tracing
 
 __all__ = ["LayerRecord", "Summary", "summary", "parse_shape"]
 
@@ -102,6 +109,9 @@ class LayerRecord:
         Size of the output array.
     call_index : int
         0 for a module's first call, 1 for its second...
+    unknown_op : bool
+        The row is an op the tracer does not know (``type`` is ``'unknown op <name>'``, ``name``
+        the module that ran it): its MACs (shown ``?``) and receptive field are unknown.
     """
 
     name: str
@@ -122,6 +132,7 @@ class LayerRecord:
     global_rf: bool
     output_bytes: int
     call_index: int = 0
+    unknown_op: bool = False
 
     @property
     def effective_padding(self) -> tuple | None:
@@ -174,6 +185,9 @@ class Summary:
     activation_bytes, input_bytes, param_bytes : int
     notes : tuple of str
         What the trace could not follow exactly, or parameters no layer owns.
+    unknown_ops : tuple of str
+        The names of the ops the tracer does not know, each once: ``total_macs`` leaves their
+        cost out and the table's total says "at least".
     """
 
     model: str
@@ -188,6 +202,12 @@ class Summary:
     input_bytes: int
     param_bytes: int
     notes: tuple[str, ...] = ()
+    unknown_ops: tuple[str, ...] = ()
+
+    @property
+    def macs_complete(self) -> bool:
+        """Whether every op was known, so that ``total_macs`` is the whole cost."""
+        return not self.unknown_ops
 
     @property
     def non_trainable_params(self) -> int:
@@ -206,7 +226,7 @@ class Summary:
     def __getitem__(self, key: int | str) -> LayerRecord:
         if isinstance(key, str):
             for record in self.layers:
-                if record.name == key:
+                if record.name == key and not record.unknown_op:
                     return record
             raise KeyError(f"Summary: no layer named {key!r}; layers are {', '.join(r.name for r in self.layers)}")
         return self.layers[key]
@@ -217,7 +237,8 @@ class Summary:
         for r in self.layers:
             params = f"{r.params:,}" + (" (again)" if r.call_index and r.params else "")
             rows.append((r.name or "(model)", r.type, r.geometry_text,
-                         "-" if r.output_shape is None else _x(r.output_shape), params, f"{r.macs:,}",
+                         "-" if r.output_shape is None else _x(r.output_shape), params,
+                         "?" if r.unknown_op else f"{r.macs:,}",
                          _rf_text(r), "-" if r.jump is None else _compact(r.jump),
                          "-" if r.start is None else _compact(r.start)))
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -235,8 +256,9 @@ class Summary:
             f"Trainable params: {self.trainable_params:,}",
             f"Non-trainable params: {self.non_trainable_params:,}",
             f"Buffers (e.g. BatchNorm running stats, not params): {self.buffer_elements:,}",
-            f"Total MACs: {self.total_macs:,} ({_human(self.total_macs)}) for batch {self.batch_size}: "
-            "conv and linear multiply-adds, biases excluded",
+            f"Total MACs: {'' if self.macs_complete else 'at least '}{self.total_macs:,} ({_human(self.total_macs)}) "
+            f"for batch {self.batch_size}: conv and linear multiply-adds, biases excluded"
+            + ("" if self.macs_complete else f"; not counted: unknown ops {', '.join(self.unknown_ops)}"),
             f"Input size: {_human(self.input_bytes, 'B')}",
             f"Activations (sum of layer outputs): {_human(self.activation_bytes, 'B')}",
             f"Params size: {_human(self.param_bytes, 'B')}",
@@ -281,6 +303,17 @@ def _layer_geometry(module: Module, n: int):
     return kernel, stride, padding, dilation, groups if V._is_int(groups) else None
 
 
+def _op_geometry(name: str, g: dict):
+    """(kernel, stride, padding, dilation, groups) from a conv's or window pool's op record."""
+    if "kernel" not in g:
+        return None, None, None, None, None
+    kernel = tuple(g["kernel"])
+    padding = tuple(g.get("padding", ()))
+    if padding and isinstance(padding[0], tuple):           # a conv's (before, after) pairs
+        padding = tuple(lo for lo, _ in padding) if all(lo == hi for lo, hi in padding) else None
+    return kernel, tuple(g["stride"]), padding, tuple(g.get("dilation", (1,) * len(kernel))), g.get("groups")
+
+
 def _rf_fields(geometry: Geometry | None):
     if geometry is None:
         return None, None, None, False
@@ -298,7 +331,9 @@ def _record(call: Call) -> LayerRecord:
     in_shape = call.input_shapes[0] if call.input_shapes else None
     n = len(in_shape) - 2 if in_shape is not None and len(in_shape) >= 3 else 0
     kernel, stride, padding, dilation, groups = _layer_geometry(m, n)
-    params = [p for p in m._parameters.values() if p is not None]
+    if kernel is None and len(call.windows) == 1:       # a module that does not say: its op's record does
+        kernel, stride, padding, dilation, groups = _op_geometry(*call.windows[0])
+    params = list(m.parameters(recurse=False))
     rf, jump, start, whole = _rf_fields(call.geometry)
     return LayerRecord(
         name=call.name, type=type(m).__name__, kernel=kernel, stride=stride, padding=padding,
@@ -307,6 +342,25 @@ def _record(call: Call) -> LayerRecord:
         trainable_params=sum(int(p.data.size) for p in params if p.requires_grad),
         macs=call.macs, receptive_field=rf, jump=jump, start=start, global_rf=whole,
         output_bytes=call.output_bytes, call_index=call.index)
+
+
+def _unknown_record(op: UnknownOp) -> LayerRecord:
+    in_shape = op.input_shapes[0] if op.input_shapes else None
+    return LayerRecord(
+        name=op.where, type=f"unknown op {op.name}", kernel=None, stride=None, padding=None, dilation=None,
+        groups=None, input_shape=in_shape, output_shape=op.output_shape, params=0, trainable_params=0, macs=0,
+        receptive_field=None, jump=None, start=None, global_rf=False, output_bytes=0, unknown_op=True)
+
+
+def _interleave(calls: list, ops: list, positions: list[int]) -> tuple:
+    """The module rows with each unknown op's row before the call that ran it (``position``:
+    the number of module rows finished before the op)."""
+    out, at = [], 0
+    for record, position in zip(ops, positions):
+        out += calls[at:position]
+        out.append(record)
+        at = max(at, position)
+    return tuple(out + calls[at:])
 
 
 # --------------------------------------------------------------------------- failures
@@ -337,7 +391,7 @@ def _no_output(module: Module, in_shape) -> tuple[str, str] | None:
         return None
     names = _DIM_NAMES.get(n, tuple(f"dim {i}" for i in range(n)))
     has_weight = getattr(module, "weight", None) is not None
-    transposed = has_weight and bool(getattr(module, "_transposed", False))
+    transposed = has_weight and isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d))
     output_padding = _ints(getattr(module, "output_padding", 0), n)
     ceil_mode = bool(getattr(module, "ceil_mode", False))
     for i, size in enumerate(in_shape[2:]):
@@ -460,8 +514,10 @@ def summary(model: Module, input_shape, batch_size: int = 1, dtype=np.float32, *
     -----
     The model runs once under ``no_grad`` and in eval mode (BatchNorm uses its running
     statistics and changes none of them, Dropout is off); each module's mode is restored
-    afterwards. During the pass ``Module.__call__``, ``Function.apply`` and the functional pooling
-    ops are wrapped in this thread (see :mod:`convscope.analysis.trace`).
+    afterwards. The pass is observed through the public module and op hooks, in this thread only
+    (see :mod:`convscope.analysis.trace`); every figure comes from the recorded calls. An op the
+    tracer does not know by name gets its own row (type ``unknown op <name>``, MACs ``?``), a
+    note, and ``Summary.unknown_ops``; the total then reads "at least".
 
     In the shape-only pass every value the model reads is zero, and :mod:`convscope.nn.functional`
     checks every argument as in a real pass. An op with no shape rule (see
@@ -534,15 +590,16 @@ def summary(model: Module, input_shape, batch_size: int = 1, dtype=np.float32, *
         for m, mode in modes:
             object.__setattr__(m, "training", mode)
 
-    records = tuple(_record(c) for c in tracer.calls)
+    records = _interleave([_record(c) for c in tracer.calls], [_unknown_record(u) for u in tracer.unknown_ops],
+                          [u.position for u in tracer.unknown_ops])
     params = list(model.parameters())
     total = sum(int(p.data.size) for p in params)
     notes = list(tracer.notes)
     owned = sum(r.params for r in records if r.call_index == 0)
     seen = {id(c.module) for c in tracer.calls}
     unused = [name for name, m in model.named_modules()
-              if not any(c is not None for c in m._modules.values()) and id(m) not in seen
-              and any(p is not None for p in m._parameters.values())]
+              if next(iter(m.children()), None) is None and id(m) not in seen
+              and next(iter(m.parameters(recurse=False)), None) is not None]
     if unused:
         notes.append(f"layers with parameters that the forward pass did not call: {', '.join(unused)}")
     if owned < total and not unused:
@@ -550,6 +607,11 @@ def summary(model: Module, input_shape, batch_size: int = 1, dtype=np.float32, *
     elif owned > total:
         notes.append(f"rows count parameters shared between layers in each of them ({owned - total:,} more "
                      "than the total)")
+    unknown = tuple(dict.fromkeys(u.name for u in tracer.unknown_ops))
+    for name in unknown:
+        places = sorted({u.where or "(model)" for u in tracer.unknown_ops if u.name == name})
+        notes.append(f"op {name} (in {', '.join(places)}) is unknown to convscope.analysis: its MACs are not in "
+                     "the total and the receptive field after it is unknown")
     for where, macs in tracer.outside_macs.items():
         notes.append(f"{macs:,} MACs computed directly in the forward of {where or '(model)'} (in the total, "
                      "in no row)")
@@ -559,4 +621,4 @@ def summary(model: Module, input_shape, batch_size: int = 1, dtype=np.float32, *
         buffer_elements=sum(int(np.size(b)) for b in model.buffers()),
         total_macs=tracer.total_macs, activation_bytes=sum(r.output_bytes for r in records),
         input_bytes=int(x.data.nbytes), param_bytes=sum(int(p.data.nbytes) for p in params),
-        notes=tuple(notes))
+        notes=tuple(notes), unknown_ops=unknown)

@@ -3,8 +3,9 @@
 :func:`convscope.analysis.summary` traces a model without computing it. When the tracer (see
 :mod:`convscope.analysis.trace`) sees an op applied to Tensors, it asks :func:`output_spec` for
 the shape and dtype that the op's ``forward`` would return, and hands the model a
-:func:`placeholder` of that shape instead. A placeholder is an array of zeros whose strides are
-all 0, so it takes one element of memory whatever its shape. :mod:`convscope.nn.functional` has
+:func:`placeholder` of that shape instead (through :func:`convscope.autograd.shape_only`); an
+op's rule is found by its public name (``Function.name``). A placeholder is an array of zeros
+whose strides are all 0, so it takes one element of memory whatever its shape. :mod:`convscope.nn.functional` has
 already checked the arguments before applying the op, as it does in a real pass, so a bad input
 fails in the same way; only the ``forward`` is skipped. The idea is JAX's ``jax.eval_shape`` and
 PyTorch's ``meta`` tensors.
@@ -34,7 +35,7 @@ elementwise ops, reductions and ``cat`` the dtype of the op's own ``forward`` ru
 element per dim (which also checks their ``dim`` arguments as the real op does).
 
 Ops without a rule here (losses, advanced or boolean indexing, batch norm in training, which
-updates its running statistics, max pooling with ``return_indices``) make :func:`output_spec`
+updates its running statistics, ops convscope does not know) make :func:`output_spec`
 return None; the tracer then runs them for real.
 """
 
@@ -47,39 +48,20 @@ import numpy as np
 
 from .. import _validation as V
 from .. import autograd
-from ..nn import functional as F
 from ..ops import conv as conv_ops
 from ..ops import pool as pool_ops
 
-__all__ = ["placeholder", "output_spec", "Spec"]
+__all__ = ["placeholder", "output_spec", "stand_in", "Spec"]
 
 Spec = tuple[tuple[int, ...], np.dtype]
 _MAX_BYTES = np.iinfo(np.intp).max
 
 
-def _op(module, name: str):
-    """An op class by name, or a stand-in that matches nothing if convscope renamed it."""
-    return getattr(module, name, type(f"missing{name}", (), {}))
-
-
-# the ops convscope.analysis follows, looked up once (trace.py reads the same handles)
-CONV = _op(F, "_Conv")
-CONV_T = _op(F, "_ConvTranspose")
-PAD = _op(F, "_Pad")
-LINEAR = _op(F, "_Linear")
-POOL = _op(F, "_Batched")
-INTERPOLATE = _op(F, "_Interpolate")
-UNARY = _op(F, "_Unary")
-MASK = _op(F, "_Mask")
-BATCH_NORM = _op(F, "_BatchNorm")
-MATMUL = _op(autograd, "_MatMul")
-INDEX = _op(autograd, "_Index")
-RESHAPE = _op(autograd, "_Reshape")
-PERMUTE = _op(autograd, "_Permute")
-CAT = _op(autograd, "_Cat")
-SUM, MEAN, MAX = (_op(autograd, n) for n in ("_Sum", "_Mean", "_Max"))
-ELEMENTWISE = tuple(_op(autograd, n) for n in ("_Add", "_Sub", "_Mul", "_Div", "_Neg", "_Pow", "_Exp", "_Log",
-                                                 "_Abs", "_Cast")) + (UNARY,)
+# ops are known by their public name (``Function.name``), never by their class
+POOLS = ("max_pool", "avg_pool", "adaptive_avg_pool")
+ELEMENTWISE = ("add", "sub", "mul", "div", "neg", "pow", "exp", "log", "abs", "cast",
+               "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax")
+REDUCTIONS = ("sum", "mean", "max")
 
 
 def placeholder(shape, dtype) -> np.ndarray:
@@ -163,8 +145,9 @@ def _basic(index) -> bool:
 
 
 # --------------------------------------------------------------------------- the rules
+# rule(cls, args, options) -> (shape, dtype) or None
 
-def _conv(args, kw, pool) -> Spec:
+def _conv(cls, args, kw) -> Spec:
     x, w, b = args
     n = w.ndim - 2
     out = conv_ops.output_shape(x.shape[-n:], w.shape[2:], kw["stride"], kw["padding"], kw["dilation"])
@@ -172,7 +155,7 @@ def _conv(args, kw, pool) -> Spec:
     return lead + (w.shape[0],) + tuple(out), V.result_float_dtype(x, w, b)
 
 
-def _conv_transpose(args, kw, pool) -> Spec:
+def _conv_transpose(cls, args, kw) -> Spec:
     x, w, b = args
     n = w.ndim - 2
     out = conv_ops.transpose_output_shape(x.shape[-n:], w.shape[2:], kw["stride"], kw["padding"],
@@ -181,7 +164,7 @@ def _conv_transpose(args, kw, pool) -> Spec:
     return lead + (w.shape[1] * kw["groups"],) + tuple(out), V.result_float_dtype(x, w, b)
 
 
-def _pad(args, kw, pool) -> Spec:
+def _pad(cls, args, kw) -> Spec:
     (x,) = args
     shape = list(x.shape)
     lead = x.ndim - len(kw["pads"])
@@ -190,12 +173,12 @@ def _pad(args, kw, pool) -> Spec:
     return tuple(shape), x.dtype
 
 
-def _linear(args, kw, pool) -> Spec:
+def _linear(cls, args, kw) -> Spec:
     x, w, b = args
     return x.shape[:-1] + (w.shape[0],), V.result_float_dtype(x, w, b)
 
 
-def _matmul(args, kw, pool) -> Spec:
+def _matmul(cls, args, kw) -> Spec:
     a, b = args
     sa, sb = np.shape(a), np.shape(b)
     if not sa or not sb:
@@ -207,91 +190,72 @@ def _matmul(args, kw, pool) -> Spec:
                          f"(n?,k),(k,m?)->(n?,m?) (size {b2[-2]} is different from {a2[-1]})")
     batch = _broadcast(a2[:-2], b2[:-2])
     shape = batch + ((a2[-2],) if len(sa) > 1 else ()) + ((b2[-1],) if len(sb) > 1 else ())
-    return shape, _probe_dtype(MATMUL, args, kw)
+    return shape, _probe_dtype(cls, args, kw)
 
 
-def _pool(args, kw, pool) -> Spec | None:
-    """Pools carry their geometry in a closure; the tracer passes the functional's arguments."""
+def _pool(cls, args, kw) -> Spec:
+    """A pool's geometry is in its options (already checked by the functional)."""
     (x,) = args
-    n = kw["n"]
-    if pool is None or pool[1] != n:
-        return None
-    kind, _, a = pool
-    fn = f"{'adaptive_avg' if kind == 'adaptive' else kind}_pool{n}d"
-    spatial = x.shape[-n:]
-    if kind == "adaptive":
-        size = a["output_size"]
-        if isinstance(size, (tuple, list)) and len(size) == n:
-            size = tuple(m if s is None else s for s, m in zip(size, spatial))
-        out = V.to_tuple(size, n, "output_size", fn, minimum=1)
+    if "output_size" in kw:
+        out = tuple(kw["output_size"])
     else:
-        if kind == "max" and a.get("return_indices"):
-            return None                 # the functional reads the indices its forward leaves behind
-        kernel = V.to_tuple(a["kernel_size"], n, "kernel_size", fn, minimum=1)
-        stride = a.get("stride")
-        stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) \
-            else V.to_tuple(stride, n, "stride", fn, minimum=1)
-        padding = V.to_tuple(a.get("padding", 0), n, "padding", fn, minimum=0)
-        dilation = V.to_tuple(a.get("dilation", 1), n, "dilation", fn, minimum=1)
-        out = pool_ops.pool_output_shape(spatial, kernel, stride, padding, dilation, bool(a.get("ceil_mode", False)))
-    return x.shape[:-n] + tuple(out), x.dtype
+        kernel = tuple(kw["kernel_size"])
+        out = pool_ops.pool_output_shape(x.shape[-len(kernel):], kernel, kw["stride"], kw["padding"],
+                                         kw.get("dilation", (1,) * len(kernel)), bool(kw["ceil_mode"]))
+    return x.shape[:-len(out)] + tuple(out), x.dtype
 
 
-def _interpolate(args, kw, pool) -> Spec:
+def _interpolate(cls, args, kw) -> Spec:
     (x,) = args
     return x.shape[:2] + tuple(kw["out"]), x.dtype
 
 
-def _elementwise(cls):
-    def rule(args, kw, pool) -> Spec:
-        shape = _broadcast(*(np.shape(a) for a in args))
-        return shape, _probe_dtype(cls, args, kw)
-    return rule
+def _elementwise(cls, args, kw) -> Spec:
+    shape = _broadcast(*(np.shape(a) for a in args))
+    return shape, _probe_dtype(cls, args, kw)
 
 
-def _mask(args, kw, pool) -> Spec:
+def _dropout(cls, args, kw) -> Spec:
     (x,) = args
     mask = kw["mask"]
     return _broadcast(x.shape, np.shape(mask)), np.result_type(x.dtype, np.asarray(mask).dtype)
 
 
-def _batch_norm(args, kw, pool) -> Spec | None:
+def _batch_norm(cls, args, kw) -> Spec | None:
     if kw.get("training"):
         return None                     # it updates the running statistics in place
     return args[0].shape, args[0].dtype
 
 
-def _reshape(args, kw, pool) -> Spec:
+def _reshape(cls, args, kw) -> Spec:
     (a,) = args
     return np.reshape(placeholder(a.shape, a.dtype), kw["shape"]).shape, a.dtype
 
 
-def _permute(args, kw, pool) -> Spec:
+def _permute(cls, args, kw) -> Spec:
     (a,) = args
     ctx = autograd.Context((False,))
-    return PERMUTE.forward(ctx, placeholder(a.shape, a.dtype), **kw).shape, a.dtype
+    return cls.forward(ctx, placeholder(a.shape, a.dtype), **kw).shape, a.dtype
 
 
-def _index(args, kw, pool) -> Spec | None:
+def _index(cls, args, kw) -> Spec | None:
     (a,) = args
     if not _basic(kw["index"]):
         return None                     # advanced or boolean indexing copies (and may depend on values)
     return placeholder(a.shape, a.dtype)[kw["index"]].shape, a.dtype
 
 
-def _reduction(cls):
-    def rule(args, kw, pool) -> Spec:
-        (a,) = args
-        dtype = _probe_dtype(cls, args, kw)            # NumPy's own check of dim
-        shape = _reduced(np.shape(a), kw["dim"], kw["keepdim"])
-        if cls is MAX and math.prod(np.shape(a)) == 0:
-            raise ValueError("zero-size array to reduction operation maximum which has no identity")
-        return shape, dtype
-    return rule
+def _reduction(cls, args, kw) -> Spec:
+    (a,) = args
+    dtype = _probe_dtype(cls, args, kw)                # NumPy's own check of dim
+    shape = _reduced(np.shape(a), kw["dim"], kw["keepdim"])
+    if cls.name == "max" and math.prod(np.shape(a)) == 0:
+        raise ValueError("zero-size array to reduction operation maximum which has no identity")
+    return shape, dtype
 
 
-def _cat(args, kw, pool) -> Spec:
-    dtype = _probe_dtype(CAT, args, kw)                # NumPy's own checks of rank and dim
+def _cat(cls, args, kw) -> Spec:
+    dtype = _probe_dtype(cls, args, kw)                # NumPy's own checks of rank and dim
     shapes = [np.shape(a) for a in args]
     axis = kw["dim"] % len(shapes[0])
     for i, shape in enumerate(shapes[1:], start=1):
@@ -305,31 +269,29 @@ def _cat(args, kw, pool) -> Spec:
     return tuple(shape), dtype
 
 
-_RULES: dict[type, Callable[..., Spec | None]] = {
-    CONV: _conv, CONV_T: _conv_transpose, PAD: _pad, LINEAR: _linear, MATMUL: _matmul, POOL: _pool,
-    INTERPOLATE: _interpolate, MASK: _mask, BATCH_NORM: _batch_norm, RESHAPE: _reshape, PERMUTE: _permute,
-    INDEX: _index, CAT: _cat,
-    **{cls: _elementwise(cls) for cls in ELEMENTWISE},
-    **{cls: _reduction(cls) for cls in (SUM, MEAN, MAX)},
+_RULES: dict[str, Callable[..., Spec | None]] = {
+    "conv": _conv, "conv_transpose": _conv_transpose, "pad": _pad, "linear": _linear, "matmul": _matmul,
+    "interpolate": _interpolate, "dropout": _dropout, "batch_norm": _batch_norm, "reshape": _reshape,
+    "permute": _permute, "index": _index, "cat": _cat,
+    **{name: _pool for name in POOLS},
+    **{name: _elementwise for name in ELEMENTWISE},
+    **{name: _reduction for name in REDUCTIONS},
 }
 
 
-def output_spec(cls: type, args: tuple, kwargs: dict[str, Any], pool=None) -> Spec | None:
-    """The shape and dtype that ``cls.apply(*args, **kwargs)`` would return, or None without a rule.
+def output_spec(cls: type, args: tuple, kwargs: dict[str, Any]) -> Spec | None:
+    """The shape and dtype of the (first) output of ``cls.apply(*args, **kwargs)``, or None without a rule.
 
     Parameters
     ----------
     cls : type
-        A :class:`convscope.autograd.Function` subclass.
+        A :class:`convscope.autograd.Function` subclass; its rule is found by its public
+        ``name`` (``"conv"``, ``"max_pool"``...).
     args : tuple
         Its positional operands, Tensors already unwrapped to their arrays (placeholders or not);
         only their shapes and dtypes are read.
     kwargs : dict
         Its options, as passed to ``apply``.
-    pool : (kind, rank, arguments) or None
-        For the pooling op, which keeps its geometry in a closure: the arguments of the
-        :mod:`convscope.nn.functional` pool that applied it (kind ``'max'``, ``'avg'`` or
-        ``'adaptive'``).
 
     Returns
     -------
@@ -346,15 +308,29 @@ def output_spec(cls: type, args: tuple, kwargs: dict[str, Any], pool=None) -> Sp
     --------
     >>> import numpy as np, convscope.nn.functional as F
     >>> x, w = placeholder((8, 3, 4096, 4096), np.float32), np.zeros((64, 3, 3, 3), np.float32)
-    >>> output_spec(F._Conv, (x, w, None), dict(stride=(2, 2), padding=((1, 1), (1, 1)), dilation=(1, 1), groups=1))
+    >>> output_spec(F.ConvFunction, (x, w, None), dict(stride=(2, 2), padding=((1, 1), (1, 1)), dilation=(1, 1),
+    ...                                                 groups=1))
     ((8, 64, 2048, 2048), dtype('float32'))
     """
-    rule = _RULES.get(cls)
+    rule = _RULES.get(getattr(cls, "name", None))
     if rule is None:
         return None
-    spec = rule(args, kwargs, pool)
+    spec = rule(cls, args, kwargs)
     if spec is None:
         return None
     shape, dtype = spec
     return tuple(int(s) for s in shape), np.dtype(dtype)
 
+
+def stand_in(cls: type, args: tuple, kwargs: dict[str, Any]):
+    """A placeholder for what ``cls.forward`` would return (a tuple for ops with
+    ``multiple_outputs``: max pooling's values and int64 indices), or None without a rule."""
+    spec = output_spec(cls, args, kwargs)
+    if spec is None:
+        return None
+    out = placeholder(*spec)
+    if getattr(cls, "multiple_outputs", False):
+        if cls.name not in POOLS:
+            return None
+        return out, placeholder(spec[0], np.int64)
+    return out

@@ -1,62 +1,58 @@
 """Trace a forward pass: which layers run, in which order, on what, and at what cost.
 
-:func:`tracing` is a context manager that, for the thread that enters it, temporarily wraps
+:func:`tracing` observes, for the thread that enters it, through public hooks only:
 
-* ``Module.__call__``, to see each module call (its name, input and output, failures);
-* ``Function.apply``, to see each op: every Tensor an op makes is created there, so the
-  geometry (receptive field, jump, start) of every traced tensor is computed from its inputs'
-  op by op, through branches, concatenations and residual additions, and the MACs of convs and
-  matrix products are counted where they happen;
-* the pooling functions of :mod:`convscope.nn.functional` (``max_pool2d``...), only to read
-  their kernel, stride, padding and dilation, which their op does not carry.
+* every module call, through :func:`convscope.nn.module.register_module_forward_pre_hook` and
+  :func:`~convscope.nn.module.register_module_forward_hook` (its name, input and output, and
+  which module was open when an error went through);
+* every op, through :func:`convscope.autograd.register_op_hook`: each call's record names the
+  op (``conv2d``, ``max_pool2d``, ``add``...) and carries its geometry as data, so the geometry
+  (receptive field, jump, start) of every traced tensor is computed from its inputs' op by op,
+  through branches, concatenations and residual additions, and the MACs of convs and matrix
+  products are counted where they happen. An op whose name the tracer does not know is kept as
+  an :class:`UnknownOp`: its cost and receptive field are unknown, and the summary says so.
 
-Everything is restored in ``finally``; other threads calling modules meanwhile are not traced.
+The hooks are removed in ``finally``; other threads calling modules meanwhile are not traced.
 Nothing in :mod:`convscope.nn` or :mod:`convscope.autograd` knows about this module.
 
-With ``shapes_only=True`` the wrapped ``Function.apply`` does not run an op's forward: it makes
-the op's output from :func:`convscope.analysis.shape_rules.output_spec` (shape and dtype from
-the operands' shapes and the op's options) as a zero-strided placeholder, so a pass over any
-input size takes the memory of the parameters and the time of the Python code. The arguments
-are still checked by :mod:`convscope.nn.functional`, so errors are those of a real pass. An op
-without a shape rule runs for real on its (placeholder) operands, and a note says so.
+With ``shapes_only=True`` no op's forward runs (:func:`convscope.autograd.shape_only`): each
+op's output is made from :func:`convscope.analysis.shape_rules.output_spec` (shape and dtype
+from the operands' shapes and the op's options) as a zero-strided placeholder, so a pass over
+any input size takes the memory of the parameters and the time of the Python code. The
+arguments are still checked by :mod:`convscope.nn.functional`, so errors are those of a real
+pass. An op without a shape rule runs for real on its (placeholder) operands, and a note says so.
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
 import math
 import threading
 import weakref
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-import numpy as np
-
 from .. import _validation as V
-from ..autograd import Function, Tensor
-from ..nn import functional as F
-from ..nn.module import Module
+from ..autograd import OpCall, Tensor, register_op_hook, shape_only
+from ..nn.module import Module, register_module_forward_hook, register_module_forward_pre_hook
 from . import shape_rules as R
 from .receptive import Geometry
 
-__all__ = ["Tracer", "tracing"]
+__all__ = ["Tracer", "tracing", "Call", "UnknownOp", "Failure", "RankMismatch", "KNOWN_OPS"]
 
 _local = threading.local()
-_patch_lock = threading.Lock()
-_patch_users = 0
-_originals: dict = {}
 
-_POOLS = {  # functional name -> (kind, rank)
-    **{f"max_pool{n}d": ("max", n) for n in (1, 2, 3)},
-    **{f"avg_pool{n}d": ("avg", n) for n in (1, 2, 3)},
-    **{f"adaptive_avg_pool{n}d": ("adaptive", n) for n in (1, 2, 3)},
-}
-
-
-_CONV, _CONV_T, _PAD, _LINEAR, _POOL = R.CONV, R.CONV_T, R.PAD, R.LINEAR, R.POOL
-_INTERPOLATE, _MATMUL, _INDEX = R.INTERPOLATE, R.MATMUL, R.INDEX
-_REDUCTIONS = (R.SUM, R.MEAN, R.MAX)
+# The ops the tracer follows, by their public names (``OpCall.name``), and what it does with them.
+_CONVS = {f"conv{n}d" for n in (1, 2, 3)}
+_CONV_TS = {f"conv_transpose{n}d" for n in (1, 2, 3)}
+_WINDOW_POOLS = {f"{kind}_pool{n}d" for kind in ("max", "avg") for n in (1, 2, 3)}
+_ADAPTIVE_POOLS = {f"adaptive_avg_pool{n}d" for n in (1, 2, 3)}
+_GLOBAL = {"linear", "matmul"}
+_REDUCTIONS = set(R.REDUCTIONS)
+_MERGES = set(R.ELEMENTWISE) | {"reshape", "permute", "cat", "dropout", "batch_norm", "cross_entropy", "nll_loss",
+                                 "mse_loss"}
+KNOWN_OPS = frozenset(_CONVS | _CONV_TS | _WINDOW_POOLS | _ADAPTIVE_POOLS | _GLOBAL | _REDUCTIONS | _MERGES
+                      | {"pad", "interpolate", "index"})
 
 
 class _ByIdentity:
@@ -96,16 +92,30 @@ class Call:
     output_bytes: int
     macs: int
     geometry: Geometry | None               # the output's, None when the output is not traced
+    windows: tuple = ()                     # (op name, op geometry) of the convs and pools it ran
+
+
+@dataclass
+class UnknownOp:
+    """An op the tracer does not know (by name), in the module ``where`` that ran it: its MACs
+    and receptive field are unknown. ``position`` is how many :class:`Call`\\ s came before it."""
+
+    name: str
+    where: str
+    module: Module | None
+    input_shapes: tuple
+    output_shape: tuple[int, ...]
+    output_bytes: int
+    position: int
 
 
 @dataclass
 class Failure:
-    """The innermost module whose call raised."""
+    """The innermost module whose call raised (the innermost call an error left open)."""
 
     module: Module
     name: str
     input_shape: tuple[int, ...] | None
-    error: BaseException
     depth: int = 0                  # how many module calls were open, this one included
 
 
@@ -123,7 +133,9 @@ class RankMismatch:
 class _Frame:
     module: Module
     name: str
+    inputs: tuple
     macs: int = 0
+    windows: list = field(default_factory=list)
 
 
 @dataclass
@@ -134,15 +146,15 @@ class Tracer:
     image_size: tuple[int, ...]
     shapes_only: bool = False               # ops make placeholders of their output shape, computing nothing
     calls: list[Call] = field(default_factory=list)
+    unknown_ops: list[UnknownOp] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     outside_macs: dict[str, int] = field(default_factory=dict)   # MACs of ops run in a container's forward
-    failure: Failure | None = None
     rank_mismatch: RankMismatch | None = None
     input_shape: tuple[int, ...] | None = None
     geometry: _ByIdentity = field(default_factory=_ByIdentity)      # Tensor -> Geometry
     _stack: list[_Frame] = field(default_factory=list)
-    _pending_pool: list[tuple[str, int, dict]] = field(default_factory=list)
     _counts: dict[int, int] = field(default_factory=dict)
+    _thread: int = field(default_factory=threading.get_ident)
 
     # -- public
     def watch(self, tensor: Tensor) -> Tensor:
@@ -153,7 +165,17 @@ class Tracer:
 
     @property
     def total_macs(self) -> int:
+        """MACs of the known ops (those in :attr:`unknown_ops` are not counted)."""
         return sum(c.macs for c in self.calls) + sum(self.outside_macs.values())
+
+    @property
+    def failure(self) -> Failure | None:
+        """After an error went out of the model: the innermost module call it left open."""
+        if not self._stack:
+            return None
+        frame = self._stack[-1]
+        inputs = frame.inputs
+        return Failure(frame.module, frame.name, tuple(inputs[0].shape) if inputs else None, len(self._stack))
 
     def _note(self, text: str) -> None:
         where = self._stack[-1].name if self._stack else ""
@@ -161,61 +183,69 @@ class Tracer:
         if note not in self.notes:
             self.notes.append(note)
 
-    # -- module calls
-    def call(self, original, module: Module, args, kwargs):
+    # -- module calls (global module hooks)
+    def enter(self, module: Module, args) -> None:
+        if threading.get_ident() != self._thread:
+            return
         parent = self._stack[-1].name if self._stack else ""
         name = self.names.get(id(module))
         if name is None:
             name = f"{parent + '.' if parent else ''}<{type(module).__name__}>"
             self._note(f"{type(module).__name__} is not registered as a submodule; shown as {name}")
-        frame = _Frame(module, name)
-        inputs = tuple(a for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor))
-        self._stack.append(frame)
-        try:
-            output = original(module, *args, **kwargs)
-        except Exception as exc:
-            if self.failure is None:
-                shape = tuple(inputs[0].shape) if inputs else None
-                self.failure = Failure(module, name, shape, exc, len(self._stack))
-            raise
-        finally:
-            self._stack.pop()
-        if self.failure is not None and self.failure.depth > len(self._stack):
-            self.failure = None             # raised inside this call, which caught it and went on
-        leaf = not any(c is not None for c in module._modules.values())
-        if leaf:
+        self._stack.append(_Frame(module, name, tuple(a for a in args if isinstance(a, Tensor))))
+
+    def leave(self, module: Module, args, output) -> None:
+        if threading.get_ident() != self._thread:
+            return
+        while self._stack and self._stack[-1].module is not module:
+            self._stack.pop()               # a call that raised inside this one, which caught it and went on
+        if not self._stack:
+            return
+        frame = self._stack.pop()
+        if next(iter(module.children()), None) is None:
             index = self._counts.get(id(module), 0)
             self._counts[id(module)] = index + 1
             first = _first_tensor(output)
             geometry = self.geometry.get(first) if first is not None else None
-            self.calls.append(Call(module, name, index, tuple(tuple(t.shape) for t in inputs),
+            self.calls.append(Call(module, frame.name, index, tuple(tuple(t.shape) for t in frame.inputs),
                                    None if first is None else tuple(first.shape),
-                                   0 if first is None else int(first.data.nbytes), frame.macs, geometry))
+                                   0 if first is None else int(first.data.nbytes), frame.macs, geometry,
+                                   tuple(frame.windows)))
         elif frame.macs:
-            self.outside_macs[name] = self.outside_macs.get(name, 0) + frame.macs
-        return output
+            self.outside_macs[frame.name] = self.outside_macs.get(frame.name, 0) + frame.macs
 
-    # -- ops
-    def abstract(self, original, cls, args, kwargs):
-        """``cls.apply(*args, **kwargs)`` in a shape-only pass: a placeholder of the output's shape
-        and dtype, or, for an op without a shape rule, the op run for real (``original``)."""
-        arrays = tuple(a.data if isinstance(a, Tensor) else a for a in args)
-        pool = self._pending_pool[-1] if cls is _POOL and self._pending_pool else None
+    # -- ops (the op hook and, in a shape-only pass, the stand-in rule)
+    def stand_in(self, cls, arrays, options):
+        """What a shape-only pass gives for ``cls``'s forward: a placeholder, or None to run it."""
         try:
-            spec = R.output_spec(cls, arrays, kwargs, pool)
-        except (KeyError, AttributeError):   # options other than those the rule reads: let the op run
-            spec = None
-        if spec is None:
-            self._note(f"op {cls.__name__} has no shape rule for these options, so the shape-only pass ran it on "
+            out = R.stand_in(cls, arrays, options)
+        except (KeyError, AttributeError, TypeError):   # options other than those the rule reads: let the op run
+            out = None
+        if out is None:
+            name = getattr(cls, "name", None) or cls.__name__
+            self._note(f"op {name} has no shape rule for these options, so the shape-only pass ran it on "
                        "zeros (the memory and time of a real pass, for this op)")
-            return original(cls, *args, **kwargs)
-        return Tensor(R.placeholder(*spec))
+        return out
 
-    def op(self, cls, args, kwargs, out: Tensor) -> None:
-        tracked = [a for a in args if isinstance(a, Tensor) and a in self.geometry]
-        if self.rank_mismatch is None and cls in (_CONV, _CONV_T, _POOL):
-            self._check_rank(cls, args, kwargs)
-        macs = _macs(cls, args, out)
+    def op(self, call: OpCall) -> None:
+        if threading.get_ident() != self._thread:
+            return
+        name, out = call.name, call.output
+        tracked = [a for a in call.inputs if isinstance(a, Tensor) and a in self.geometry]
+        if name not in KNOWN_OPS:
+            frame = self._stack[-1] if self._stack else None
+            self.unknown_ops.append(UnknownOp(name, frame.name if frame else "", frame.module if frame else None,
+                                              call.input_shapes, call.output_shape, int(out.data.nbytes),
+                                              len(self.calls)))
+            if tracked:
+                self.geometry[out] = Geometry.unknown(len(self.image_size))
+            return
+        if name in _CONVS or name in _CONV_TS or name in _WINDOW_POOLS or name in _ADAPTIVE_POOLS:
+            if self._stack:
+                self._stack[-1].windows.append((name, call.geometry))
+            if self.rank_mismatch is None:
+                self._check_rank(call)
+        macs = _macs(call)
         if macs:
             if self._stack:
                 self._stack[-1].macs += macs
@@ -224,53 +254,60 @@ class Tracer:
         if not tracked:
             return
         try:
-            self.geometry[out] = self._geometry(cls, args, kwargs, out, tracked)
+            self.geometry[out] = self._geometry(call, tracked)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError):
             # the op's options are not what this module expects: never break the forward pass
-            self._note(f"{cls.__name__.lstrip('_')}: an op convscope.analysis cannot follow; receptive field unknown")
+            self._note(f"{name}: an op convscope.analysis cannot follow; receptive field unknown")
             self.geometry[out] = Geometry.unknown(len(self.image_size))
 
-    def _check_rank(self, cls, args, kwargs) -> None:
+    def _check_rank(self, call: OpCall) -> None:
         """Record a conv or pool that took the model input, batch included, as unbatched."""
-        x = args[0]
+        x = call.inputs[0]
         if not isinstance(x, Tensor) or self.input_shape is None or tuple(x.shape) != self.input_shape:
             return
-        rank = kwargs.get("n") if cls is _POOL else (getattr(args[1], "ndim", 0) - 2 if len(args) > 1 else None)
-        if V._is_int(rank) and x.ndim != rank + 2:
+        g = call.geometry
+        rank = len(g["kernel"]) if "kernel" in g else len(g.get("output_size", ()))
+        if x.ndim != rank + 2:
             frame = self._stack[-1] if self._stack else None
             self.rank_mismatch = RankMismatch(frame.module if frame else None, frame.name if frame else "", int(rank))
 
-    def _geometry(self, cls, args, kwargs, out: Tensor, tracked: list) -> Geometry:
-        """The geometry of ``out``, made by op ``cls`` from ``args`` (``tracked``: the traced ones)."""
-        x = args[0] if isinstance(args[0], Tensor) else None
+    def _geometry(self, call: OpCall, tracked: list) -> Geometry:
+        """The geometry of the output of ``call`` (``tracked``: its operands the tracer follows)."""
+        name, g_op = call.name, call.geometry
+        x = call.inputs[0] if isinstance(call.inputs[0], Tensor) else None
         g_in = self.geometry.get(x) if x is not None else None
-        if cls is _CONV and g_in is not None:
-            g = g_in.conv(args[1].shape[2:], kwargs["stride"], [lo for lo, _ in kwargs["padding"]],
-                          kwargs["dilation"])
-        elif cls is _CONV_T and g_in is not None:
-            g = g_in.conv_transpose(args[1].shape[2:], kwargs["stride"], kwargs["padding"], kwargs["dilation"])
-        elif cls is _PAD and g_in is not None:
-            g = self._padded(g_in, x.ndim, kwargs["pads"])
-        elif cls is _POOL and g_in is not None:
-            g = self._pooled(g_in, x, out)
-        elif cls is _INTERPOLATE and g_in is not None:
-            g = self._resized(g_in, x, out, kwargs)
-        elif cls is _LINEAR or cls is _MATMUL:
+        n = len(self.image_size)
+        if name in _CONVS and g_in is not None:
+            g = g_in.conv(g_op["kernel"], g_op["stride"], [lo for lo, _ in g_op["padding"]], g_op["dilation"])
+        elif name in _CONV_TS and g_in is not None:
+            g = g_in.conv_transpose(g_op["kernel"], g_op["stride"], g_op["padding"], g_op["dilation"])
+        elif name == "pad" and g_in is not None:
+            g = self._padded(g_in, x.ndim, g_op["pads"])
+        elif name in _WINDOW_POOLS and g_in is not None:
+            kernel = g_op["kernel"]
+            g = g_in.conv(kernel, g_op["stride"], g_op["padding"], g_op.get("dilation", (1,) * len(kernel))) \
+                if len(kernel) == n else Geometry.unknown(n)
+        elif name in _ADAPTIVE_POOLS and g_in is not None:
+            g = g_in.adaptive(tuple(x.shape[-n:]), tuple(call.output_shape[-n:]), self.image_size) \
+                if len(g_op["output_size"]) == n else Geometry.unknown(n)
+        elif name == "interpolate" and g_in is not None:
+            g = self._resized(g_in, x, call.output, g_op)
+        elif name in _GLOBAL:
             g = Geometry.whole(self.image_size)
-        elif cls in _REDUCTIONS and g_in is not None:
-            dims = kwargs.get("dim")
+        elif name in _REDUCTIONS and g_in is not None:
+            dims = call.options.get("dim")
             if dims is None:
                 axes = set(range(x.ndim))
             else:
                 axes = {d % max(x.ndim, 1) for d in (dims if isinstance(dims, (tuple, list)) else (dims,))}
             spatial = set(self._spatial_axes(x.ndim)) or set(range(1, x.ndim))
             g = Geometry.whole(self.image_size) if spatial & axes else g_in
-        elif cls is _INDEX and g_in is not None:
-            g = self._indexed(g_in, x.shape, kwargs["index"])
+        elif name == "index" and g_in is not None:
+            g = self._indexed(g_in, x.shape, call.options["index"])
         else:   # elementwise ops, additions, concatenations, reshapes: the union of the inputs' windows
             g, note = Geometry.merge([self.geometry[t] for t in tracked], self.image_size)
             if note:
-                self._note(f"{cls.__name__.lstrip('_')}: {note}")
+                self._note(f"{name}: {note}")
         return g
 
     def _spatial_axes(self, ndim: int) -> list[int]:
@@ -299,29 +336,6 @@ class Tracer:
         if any(step < 1 for _, _, step in bounds):
             return g
         return g.shift(tuple(b[0] for b in bounds), tuple(b[2] for b in bounds))
-
-    def _pooled(self, g: Geometry, x: Tensor, out: Tensor) -> Geometry:
-        n = len(self.image_size)
-        spatial_in, spatial_out = tuple(x.shape[-n:]), tuple(out.shape[-n:])
-        if not self._pending_pool:
-            if all(s == 1 for s in spatial_out):
-                return Geometry.whole(self.image_size)
-            self._note("a pooling op ran outside convscope.nn.functional's pooling functions; "
-                       "its receptive field is not known")
-            return Geometry.unknown(n)
-        kind, rank, a = self._pending_pool[-1]
-        if rank != n:
-            return Geometry.unknown(n)
-        if kind == "adaptive":
-            return g.adaptive(spatial_in, spatial_out, self.image_size)
-        fn = f"{kind}_pool{n}d"
-        kernel = V.to_tuple(a["kernel_size"], n, "kernel_size", fn)
-        stride = a.get("stride")
-        stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) \
-            else V.to_tuple(stride, n, "stride", fn)
-        padding = V.to_tuple(a.get("padding", 0), n, "padding", fn)
-        dilation = V.to_tuple(a.get("dilation", 1), n, "dilation", fn)
-        return g.conv(kernel, stride, padding, dilation)
 
     def _resized(self, g: Geometry, x: Tensor, out: Tensor, options: dict) -> Geometry:
         """Interpolation: output ``o`` reads input coordinate ``src(o)``; nearest copies one
@@ -357,18 +371,6 @@ class Tracer:
             self._note("an interpolation whose options convscope.analysis does not read; receptive field unknown")
             return Geometry.unknown(n)
 
-    def pooling(self, kind: str, rank: int, arguments: dict):
-        """Context in which a functional pool's op is traced with these arguments."""
-        return _pending(self._pending_pool, (kind, rank, arguments))
-
-
-@contextlib.contextmanager
-def _pending(stack: list, item) -> Iterator[None]:
-    stack.append(item)
-    try:
-        yield
-    finally:
-        stack.pop()
 
 
 def _first_tensor(value) -> Tensor | None:
@@ -379,7 +381,7 @@ def _first_tensor(value) -> Tensor | None:
     return None
 
 
-def _macs(cls, args, out: Tensor) -> int:
+def _macs(call: OpCall) -> int:
     """Multiply-accumulates of one op (convs, linear layers, matrix products; 0 for the rest).
 
     conv: ``out_elements * (Cin/groups) * prod(kernel)`` (``weight.shape[1]`` is ``Cin/groups``);
@@ -387,93 +389,20 @@ def _macs(cls, args, out: Tensor) -> int:
     that many products); linear: ``out_elements * in_features``; matmul: ``out_elements * K``.
     Bias additions are not counted.
     """
-    if cls is _CONV:
-        w = args[1]
-        return int(out.data.size) * int(math.prod(w.shape[1:]))
-    if cls is _CONV_T:
-        x, w = args[0], args[1]
-        return int(x.data.size if isinstance(x, Tensor) else np.asarray(x).size) * int(math.prod(w.shape[1:]))
-    if cls is _LINEAR:
-        return int(out.data.size) * int(args[1].shape[1])
-    if cls is _MATMUL:
-        a = args[0]
-        return int(out.data.size) * int(np.shape(a)[-1])
+    name, shapes = call.name, call.input_shapes
+    if name in _CONVS:
+        return math.prod(call.output_shape) * math.prod(shapes[1][1:])
+    if name in _CONV_TS:
+        return math.prod(shapes[0]) * math.prod(shapes[1][1:])
+    if name == "linear":
+        return math.prod(call.output_shape) * call.geometry["in_features"]
+    if name == "matmul":
+        return math.prod(call.output_shape) * int(shapes[0][-1])
     return 0
 
 
-# --------------------------------------------------------------------------- patching
-
 def _active() -> Tracer | None:
     return getattr(_local, "tracer", None)
-
-
-def _traced_call(self, *args, **kwargs):
-    tracer = _active()
-    original = _originals["__call__"]
-    if tracer is None:
-        return original(self, *args, **kwargs)
-    return tracer.call(original, self, args, kwargs)
-
-
-def _traced_apply(cls, *args, **kwargs):
-    tracer = _active()
-    original = _originals["apply"].__func__
-    if tracer is not None and tracer.shapes_only and any(isinstance(a, Tensor) for a in args):
-        out = tracer.abstract(original, cls, args, kwargs)
-    else:
-        out = original(cls, *args, **kwargs)
-    if tracer is not None and isinstance(out, Tensor):
-        tracer.op(cls, args, kwargs, out)
-    return out
-
-
-def _traced_pool(name: str):
-    original = _originals[name]
-    kind, rank = _POOLS[name]
-    signature = inspect.signature(original)
-
-    def pool(*args, **kwargs):
-        tracer = _active()
-        if tracer is None:
-            return original(*args, **kwargs)
-        try:
-            bound = signature.bind(*args, **kwargs)
-        except TypeError:
-            return original(*args, **kwargs)
-        bound.apply_defaults()
-        with tracer.pooling(kind, rank, dict(bound.arguments)):
-            return original(*args, **kwargs)
-
-    pool.__wrapped__ = original
-    pool.__name__ = pool.__qualname__ = name
-    pool.__doc__ = original.__doc__
-    return pool
-
-
-def _patch() -> None:
-    global _patch_users
-    with _patch_lock:
-        if _patch_users == 0:
-            _originals["__call__"] = Module.__dict__["__call__"]
-            _originals["apply"] = Function.__dict__["apply"]
-            for name in _POOLS:
-                _originals[name] = getattr(F, name)
-            Module.__call__ = _traced_call
-            Function.apply = classmethod(_traced_apply)
-            for name in _POOLS:
-                setattr(F, name, _traced_pool(name))
-        _patch_users += 1
-
-
-def _unpatch() -> None:
-    global _patch_users
-    with _patch_lock:
-        _patch_users -= 1
-        if _patch_users == 0:
-            Module.__call__ = _originals["__call__"]
-            Function.apply = _originals["apply"]
-            for name in _POOLS:
-                setattr(F, name, _originals[name])
 
 
 @contextlib.contextmanager
@@ -495,12 +424,22 @@ def tracing(model: Module, image_size: tuple[int, ...], shapes_only: bool = Fals
     ------
     Tracer
         Call :meth:`Tracer.watch` on the input Tensor, run the model, then read ``calls``,
-        ``notes``, ``failure`` and ``total_macs``.
+        ``unknown_ops``, ``notes``, ``failure`` and ``total_macs``.
 
     Raises
     ------
     RuntimeError
         When this thread is already tracing.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn as nn
+    >>> from convscope import Tensor
+    >>> net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2))
+    >>> with tracing(net, (8, 8)) as tracer:
+    ...     _ = net(tracer.watch(Tensor(np.zeros((1, 1, 8, 8), np.float32))))
+    >>> [(c.name, c.output_shape, c.macs, c.geometry.rf) for c in tracer.calls]
+    [('0', (1, 2, 6, 6), 648, (3, 3)), ('1', (1, 2, 3, 3), 0, (4, 4))]
     """
     if _active() is not None:
         raise RuntimeError("tracing: this thread is already tracing a model; nested traces are not supported")
@@ -508,10 +447,14 @@ def tracing(model: Module, image_size: tuple[int, ...], shapes_only: bool = Fals
     for name, m in model.named_modules():
         names.setdefault(id(m), name)
     tracer = Tracer(names, tuple(image_size), bool(shapes_only))
-    _patch()
     _local.tracer = tracer
-    try:
-        yield tracer
-    finally:
-        _local.tracer = None
-        _unpatch()
+    with contextlib.ExitStack() as hooks:
+        try:
+            hooks.enter_context(register_module_forward_pre_hook(tracer.enter))
+            hooks.enter_context(register_module_forward_hook(tracer.leave))
+            hooks.enter_context(register_op_hook(tracer.op))
+            if shapes_only:
+                hooks.enter_context(shape_only(tracer.stand_in))
+            yield tracer
+        finally:
+            _local.tracer = None
