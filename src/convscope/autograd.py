@@ -17,14 +17,14 @@ import itertools
 import threading
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Iterator, Mapping, NamedTuple
+from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 import numpy as np
 
 from . import backend
 
 __all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "tensor", "cat", "stack",
-           "OpCall", "HookHandle", "register_op_hook", "shape_only"]
+           "OpCall", "RemovableHandle", "HookHandle", "register_op_hook", "shape_only"]
 
 _state = threading.local()
 
@@ -448,30 +448,56 @@ class OpCall:
     options: Mapping
 
 
-class HookHandle:
-    """What :func:`register_op_hook` returns: ``handle.remove()`` unregisters the hook (twice is
-    harmless); a ``with`` block removes it on exit. The same interface as
-    ``convscope.nn.module.RemovableHandle``."""
+class RemovableHandle:
+    """What a hook registration returns: ``handle.remove()`` unregisters the hook.
 
-    def __init__(self, hooks: dict, key: int) -> None:
-        self._hooks, self.id = hooks, key
+    Returned by :func:`register_op_hook` and by every module hook (``register_forward_hook`` and
+    friends, ``convscope.nn.register_module_*``). Also a context manager, so ``with
+    model.register_forward_hook(fn): model(x)`` removes the hook on leaving the block, even after
+    an error. Removing twice is harmless.
+
+    Parameters
+    ----------
+    table : dict
+        The registry the hook was stored in, under this handle's ``id``.
+    on_remove : callable, optional
+        Called after the hook left ``table`` (the op hooks refresh their snapshot).
+
+    Examples
+    --------
+    >>> table = {}
+    >>> handle = RemovableHandle(table)
+    >>> table[handle.id] = print
+    >>> with handle:
+    ...     len(table)
+    1
+    >>> len(table)
+    0
+    """
+
+    _ids = itertools.count()
+
+    def __init__(self, table: dict, on_remove: Callable[[], None] | None = None) -> None:
+        self._table, self._on_remove = table, on_remove
+        self.id = next(RemovableHandle._ids)
 
     def remove(self) -> None:
-        with _hooks_lock:
-            self._hooks.pop(self.id, None)
-            _refresh_hooks()
+        if self._table.pop(self.id, None) is not None and self._on_remove is not None:
+            self._on_remove()
 
-    def __enter__(self) -> "HookHandle":
+    def __enter__(self) -> "RemovableHandle":
         return self
 
     def __exit__(self, *exc) -> None:
         self.remove()
 
 
+HookHandle = RemovableHandle            # the name register_op_hook's handle had first
+
+
 _hook_table: dict[int, Any] = {}
 _op_hooks: tuple = ()                   # a snapshot of the table, read without the lock
 _hooks_lock = threading.Lock()
-_hook_ids = itertools.count()
 
 
 def _refresh_hooks() -> None:
@@ -514,11 +540,15 @@ def register_op_hook(hook) -> HookHandle:
     """
     if not callable(hook):
         raise TypeError(f"register_op_hook: hook expects a callable, but got {type(hook).__name__}")
+    def refresh() -> None:
+        with _hooks_lock:
+            _refresh_hooks()
+
+    handle = RemovableHandle(_hook_table, on_remove=refresh)
     with _hooks_lock:
-        key = next(_hook_ids)
-        _hook_table[key] = hook
+        _hook_table[handle.id] = hook
         _refresh_hooks()
-    return HookHandle(_hook_table, key)
+    return handle
 
 
 def _notify(cls, args, arrays, options, result: "Tensor") -> None:

@@ -25,34 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function, Tensor
+from ..autograd import Function, RemovableHandle, Tensor
 
 __all__ = ["RemovableHandle", "register_module_forward_pre_hook", "register_module_forward_hook",
            "register_module_full_backward_pre_hook", "register_module_full_backward_hook"]
-
-
-class RemovableHandle:
-    """What ``register_forward_hook`` and friends return: ``handle.remove()`` unregisters the hook.
-
-    Also a context manager, so ``with model.register_forward_hook(fn): model(x)`` removes the hook
-    on leaving the block, even after an error. Removing twice is harmless.
-    """
-
-    _next_id = 0
-
-    def __init__(self, table: "OrderedDict[int, Any]") -> None:
-        self._table = table
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self) -> None:
-        self._table.pop(self.id, None)
-
-    def __enter__(self) -> "RemovableHandle":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
 
 
 # Hooks common to every module, as in ``torch.nn.modules.module``: they run on every Module call,
@@ -236,6 +212,8 @@ def register_module_full_backward_hook(hook) -> RemovableHandle:
 # barrier on its inputs and one on its outputs (PyTorch's BackwardHookFunction does the same job).
 
 class _BarrierJoin(Function):
+    name = "backward_hook_barrier"      # what an op hook sees: bookkeeping, no arithmetic
+
     @staticmethod
     def forward(ctx, *arrays, barrier):
         ctx.barrier = barrier
@@ -247,6 +225,8 @@ class _BarrierJoin(Function):
 
 
 class _BarrierSplit(Function):
+    name = "backward_hook_barrier"
+
     @staticmethod
     def forward(ctx, token, array, *, barrier, index):
         ctx.barrier, ctx.index = barrier, index
