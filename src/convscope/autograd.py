@@ -30,7 +30,18 @@ _state = threading.local()
 
 
 def is_grad_enabled() -> bool:
-    """Whether operations on Tensors are being recorded for backward."""
+    """Whether operations on Tensors are being recorded for backward.
+
+    Grad mode is per thread and on by default.
+
+    Examples
+    --------
+    >>> is_grad_enabled()
+    True
+    >>> with no_grad():
+    ...     is_grad_enabled()
+    False
+    """
     return getattr(_state, "enabled", True)
 
 
@@ -45,12 +56,34 @@ def _grad_mode(enabled: bool) -> Iterator[None]:
 
 
 def no_grad():
-    """Context manager that stops recording: ``with convscope.no_grad(): y = model(x)``."""
+    """Context manager that stops recording: ``with convscope.no_grad(): y = model(x)``.
+
+    Examples
+    --------
+    >>> x = Tensor([1., 2.], requires_grad=True)
+    >>> with no_grad():
+    ...     y = x * 2
+    >>> y.requires_grad, y.is_leaf
+    (False, True)
+    >>> (x * 2).requires_grad                    # recording resumes after the block
+    True
+    """
     return _grad_mode(False)
 
 
 def enable_grad():
-    """Context manager that turns recording back on inside a ``no_grad`` block."""
+    """Context manager that turns recording back on inside a ``no_grad`` block.
+
+    Examples
+    --------
+    >>> x = Tensor([1., 2.], requires_grad=True)
+    >>> with no_grad():
+    ...     with enable_grad():
+    ...         y = x * 2
+    ...     z = x * 2
+    >>> y.requires_grad, z.requires_grad
+    (True, False)
+    """
     return _grad_mode(True)
 
 
@@ -69,6 +102,21 @@ class Tensor:
         (float32), as ``torch.tensor`` does; a NumPy array keeps its dtype.
     requires_grad : bool
         Accumulate ``d(output)/d(self)`` into ``.grad`` when ``backward`` is called.
+
+    Examples
+    --------
+    >>> x = Tensor([1., 2., 3.], requires_grad=True)
+    >>> x
+    tensor([1., 2., 3.], dtype=float32, requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad.tolist()                          # d(sum x^2)/dx = 2x; .grad is a NumPy array
+    [2.0, 4.0, 6.0]
+    >>> (x * x).sum().backward()                 # gradients accumulate, as in PyTorch
+    >>> x.grad.tolist()
+    [4.0, 8.0, 12.0]
+    >>> Tensor(np.zeros((2, 3))).dtype           # a NumPy array keeps its dtype
+    dtype('float64')
     """
 
     __array_priority__ = 1000  # so ndarray + Tensor defers to Tensor (once arithmetic exists)
@@ -331,7 +379,16 @@ class Tensor:
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype=None) -> Tensor:
-    """Build a Tensor, like ``torch.tensor``."""
+    """Build a Tensor, like ``torch.tensor``.
+
+    Examples
+    --------
+    >>> t = tensor([[1., 2.]])
+    >>> t.shape, t.dtype, t.requires_grad
+    ((1, 2), dtype('float32'), False)
+    >>> tensor([1, 2]).dtype
+    dtype('int64')
+    """
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
@@ -363,6 +420,26 @@ class Function:
     (:func:`register_op_hook`) receive. With ``multiple_outputs`` the forward returns a tuple
     whose first array is the differentiable output and the rest plain extras (max pooling's
     indices); ``apply`` then returns ``(output, *extras)``.
+
+    Examples
+    --------
+    >>> class Square(Function):
+    ...     name = "square"
+    ...     @staticmethod
+    ...     def forward(ctx, a):
+    ...         ctx.save_for_backward(a)
+    ...         return a * a
+    ...     @staticmethod
+    ...     def backward(ctx, g):
+    ...         (a,) = ctx.saved
+    ...         return 2 * a * g
+    >>> x = Tensor([3.], requires_grad=True)
+    >>> y = Square.apply(x)
+    >>> y.backward()
+    >>> y.data.tolist(), x.grad.tolist()
+    ([9.0], [6.0])
+    >>> Square.apply(np.array([2.]))             # plain arrays: the forward only, an array back
+    array([4.])
     """
 
     name: str | None = None             # the public op name; None: the class name
@@ -434,6 +511,15 @@ class OpCall:
         ops that have them (see each Function's ``describe``); empty for the others.
     options : mapping
         The keyword options passed to ``apply`` (read-only).
+
+    Examples
+    --------
+    >>> calls = []
+    >>> with register_op_hook(calls.append):
+    ...     y = Tensor(np.ones((2, 3))) + 1
+    >>> call = calls[0]
+    >>> call.name, call.input_shapes, call.output_shape, call.geometry
+    ('add', ((2, 3), ()), (2, 3), {})
     """
 
     function: type
@@ -573,6 +659,19 @@ def shape_only(rule) -> Iterator[None]:
     and no graph is recorded; None runs the forward as usual. This is how
     :func:`convscope.summary` traces a model without computing it (JAX's ``eval_shape``).
     Op hooks still see every call.
+
+    Examples
+    --------
+    A rule that stands in for multiplications with zeros of the first operand's shape, and lets
+    every other op run (no graph is recorded past a stand-in):
+
+    >>> def rule(function, arrays, options):
+    ...     return np.zeros(np.shape(arrays[0])) if function.name == "mul" else None
+    >>> x = Tensor(np.ones((2, 3)), requires_grad=True)
+    >>> with shape_only(rule):
+    ...     y = (x * 5).sum(dim=1)
+    >>> y.shape, y.data.tolist(), y.requires_grad
+    ((2,), [0.0, 0.0], False)
     """
     previous = getattr(_state, "shape_rule", None)
     _state.shape_rule = rule
@@ -900,7 +999,19 @@ class Cat(Function):
 
 
 def cat(tensors, dim: int = 0):
-    """Concatenate along an existing dimension, like ``torch.cat`` (Inception's branch merge)."""
+    """Concatenate along an existing dimension, like ``torch.cat`` (Inception's branch merge).
+
+    Examples
+    --------
+    >>> a = Tensor(np.ones((2, 3)), requires_grad=True)
+    >>> b = Tensor(np.zeros((1, 3)), requires_grad=True)
+    >>> c = cat([a, b], dim=0)
+    >>> c.shape
+    (3, 3)
+    >>> (c * Tensor(np.arange(9.).reshape(3, 3))).sum().backward()
+    >>> a.grad.tolist(), b.grad.tolist()         # the gradient is split back along dim 0
+    ([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]], [[6.0, 7.0, 8.0]])
+    """
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: tensors expects a non-empty sequence, but got an empty one")
@@ -908,7 +1019,20 @@ def cat(tensors, dim: int = 0):
 
 
 def stack(tensors, dim: int = 0):
-    """Stack along a new dimension, like ``torch.stack``."""
+    """Stack along a new dimension, like ``torch.stack``.
+
+    Examples
+    --------
+    >>> u, v = Tensor([1., 2.], requires_grad=True), Tensor([3., 4.], requires_grad=True)
+    >>> s = stack([u, v], dim=1)
+    >>> s.shape, s.data.tolist()
+    ((2, 2), [[1.0, 3.0], [2.0, 4.0]])
+    >>> stack([u, v]).shape
+    (2, 2)
+    >>> s.backward(np.array([[1., 2.], [3., 4.]]))
+    >>> u.grad.tolist(), v.grad.tolist()
+    ([1.0, 3.0], [2.0, 4.0])
+    """
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: tensors expects a non-empty sequence, but got an empty one")

@@ -8,12 +8,38 @@ import sys
 from . import __version__
 
 class UserError(Exception):
-    """A mistake in the command line or its input: printed as one line, exit status 2."""
+    """A mistake in the command line or its input: printed as one line, exit status 2.
+
+    A command raises it; :func:`main` prints ``convscope CMD: <message>`` on stderr (which
+    doctest does not capture) and returns 2.
+
+    Examples
+    --------
+    >>> try:
+    ...     raise UserError("--epochs expects a positive integer, but got 0")
+    ... except UserError as exc:
+    ...     print(exc)
+    --epochs expects a positive integer, but got 0
+    >>> main(["train", "--model", "nope", "--out", "runs/nope"])     # train raises a UserError
+    2
+    """
 
 
 class Parser(argparse.ArgumentParser):
     """argparse with convscope's error style: one line ``convscope CMD: ...`` and exit status 2
-    (argparse's own prints the usage block first)."""
+    (argparse's own prints the usage block first).
+
+    Examples
+    --------
+    >>> parser = Parser(prog="convscope demo")
+    >>> _ = parser.add_argument("--epochs", type=int, default=3)
+    >>> parser.parse_args(["--epochs", "5"]).epochs
+    5
+    >>> parser.parse_args(["--epochs", "five"])      # the one line goes to stderr
+    Traceback (most recent call last):
+        ...
+    SystemExit: 2
+    """
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
@@ -367,6 +393,17 @@ def _cost(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``convscope`` argument parser, every subcommand included; each sets ``func``.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["shape", "--input", "28", "--kernel", "3", "--stride", "2"])
+    >>> args.command, args.input, args.kernel, args.stride, args.padding
+    ('shape', 28, 3, 2, 0)
+    >>> args.func(args)
+    out = floor((28 + 2*0 - 1*(3-1) - 1) / 2) + 1 = 13
+    0
+    """
     parser = Parser(
         prog="convscope", description="Compute, learn and explain convolutional filters.")
     parser.add_argument("--version", action="version", version=f"convscope {__version__}")
@@ -506,6 +543,20 @@ def main(argv: list[str] | None = None) -> int:
     0 done; 2 a user mistake (bad arguments, unusable files, impossible sizes, too little memory),
     reported as one line ``convscope CMD: ...`` on stderr; 130 interrupted; 1 a missing optional
     extra, or a bug in convscope, which alone shows a traceback and asks to be reported.
+
+    Examples
+    --------
+    >>> main(["shape", "--input", "28", "--kernel", "3"])
+    out = floor((28 + 2*0 - 1*(3-1) - 1) / 1) + 1 = 26
+    0
+    >>> main(["cost", "--in", "64", "--out", "32", "--kernel", "3"])
+    conv 64 -> 32 channels, kernel 3x3
+    params = (Cin/groups)*k*k*Cout + Cout = 64*3*3*32 + 32 = 18,464
+    0
+    >>> main(["shape", "--input", "2", "--kernel", "3"])     # no output: the reason goes to stderr
+    2
+    >>> main([])                                             # no command: the help goes to stderr
+    2
     """
     parser = build_parser()
     args = parser.parse_args(argv)

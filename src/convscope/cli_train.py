@@ -146,7 +146,23 @@ def _datasets(args):
 
 
 def run(args: argparse.Namespace) -> int:
-    """``convscope train``: check everything, take OUT's lock, train, write the outputs."""
+    """``convscope train``: check everything, take OUT's lock, train, write the outputs.
+
+    Returns the exit status (0 trained, 130 interrupted); a user mistake raises
+    :class:`~convscope.cli.UserError`, which :func:`convscope.cli.main` turns into status 2. The
+    arguments are checked before OUT is touched.
+
+    Examples
+    --------
+    >>> from convscope.cli import build_parser
+    >>> args = build_parser().parse_args(["train", "--epochs", "0", "--out", "runs/lenet5"])
+    >>> run(args)
+    Traceback (most recent call last):
+        ...
+    convscope.cli.UserError: --epochs expects a positive integer, but got 0
+    >>> import os; os.path.exists("runs")
+    False
+    """
     from ._files import LockedError, RunLock
 
     _check_arguments(args)
@@ -274,7 +290,19 @@ class _SetLearningRate:
 
 
 def add_parser(sub) -> None:
-    """Register ``convscope train`` on the top-level subparsers."""
+    """Register ``convscope train`` on the top-level subparsers.
+
+    Examples
+    --------
+    >>> from convscope.cli import Parser
+    >>> parser = Parser(prog="convscope")
+    >>> add_parser(parser.add_subparsers(dest="command"))
+    >>> args = parser.parse_args(["train", "--model", "lenet5", "--epochs", "2", "--out", "runs/lenet5"])
+    >>> args.command, args.model, args.dataset, args.epochs, args.out, args.optimizer, args.lr
+    ('train', 'lenet5', 'mnist', 2, 'runs/lenet5', 'adam', 0.001)
+    >>> args.func is run
+    True
+    """
     train = sub.add_parser(
         "train", help="train a model from the zoo on MNIST or Fashion-MNIST",
         description="Train a zoo model, writing OUT/checkpoint.npz after every epoch and OUT/model.npz and "

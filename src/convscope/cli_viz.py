@@ -208,6 +208,22 @@ _COMMANDS = {"filters": _filters, "features": _features, "maximize": _maximize, 
 
 
 def run(args) -> int:
+    """``convscope viz WHAT``: check the output path, draw the picture, save it; the exit status.
+
+    0 written (``wrote OUT`` on stdout); 2 a user mistake, one line on stderr (which doctest does
+    not capture); 1 a missing extra (matplotlib or Pillow).
+
+    Examples
+    --------
+    >>> from convscope.cli import build_parser
+    >>> args = build_parser().parse_args(["viz", "animate", "--case", "nope", "-o", "t.gif"])
+    >>> run(args)                                   # unknown --case: nothing is written
+    2
+    >>> run(build_parser().parse_args(["viz", "animate", "--input", "5", "--kernel", "3", "-o", "t.png"]))
+    2
+    >>> import os; os.path.exists("t.png")          # animate writes a .gif only
+    False
+    """
     command = args.viz_command
     try:
         path = _out(args, command)
@@ -226,7 +242,20 @@ def run(args) -> int:
 
 
 def add_parser(sub) -> None:
-    """Register ``convscope viz ...`` on the top-level subparsers."""
+    """Register ``convscope viz ...`` on the top-level subparsers.
+
+    Examples
+    --------
+    >>> from convscope.cli import Parser
+    >>> parser = Parser(prog="convscope")
+    >>> add_parser(parser.add_subparsers(dest="command"))
+    >>> args = parser.parse_args(["viz", "animate", "--input", "5", "--kernel", "3", "--stride", "2",
+    ...                           "-o", "strided.gif"])
+    >>> args.viz_command, args.input, args.kernel, args.stride, args.padding, args.output
+    ('animate', 5, 3, 2, 0, 'strided.gif')
+    >>> args.func is run
+    True
+    """
     viz = sub.add_parser("viz", help="pictures: filters, feature maps, maximization, saliency, animations, "
                                      "receptive fields (PNG/SVG/GIF)",
                          description="Pictures of filters and what a network computes. Models come from the zoo "

@@ -350,6 +350,18 @@ class ConvCost:
     bias : bool
     output_size : tuple of int or None
         None when no output size was given; ``macs`` is then None.
+
+    Examples
+    --------
+    >>> cost = ConvCost(3, 16, (3, 3), output_size=(32, 32))
+    >>> cost.weights, cost.biases, cost.params, cost.macs
+    (432, 16, 448, 442368)
+    >>> print(cost)
+    conv 3 -> 16 channels, kernel 3x3, output 32x32
+    params = (Cin/groups)*k*k*Cout + Cout = 3*3*3*16 + 16 = 448
+    MACs = out*out*Cout*(Cin/groups)*k*k = 32*32*16*3*3*3 = 442,368 (bias additions not counted)
+    >>> ConvCost(3, 16, (3, 3)).macs is None             # no output size, no MACs
+    True
     """
 
     in_channels: int
@@ -464,6 +476,23 @@ class SeparableComparison:
     Attributes
     ----------
     standard, depthwise, pointwise : ConvCost
+
+    Examples
+    --------
+    >>> c = compare_separable(32, 64, 3, output_size=56)
+    >>> c.standard.params, c.depthwise.params, c.pointwise.params, c.separable_params
+    (18432, 288, 2048, 2336)
+    >>> round(c.ratio, 4), c.ratio_formula
+    (0.1267, '1/Cout + 1/k^2 = 1/64 + 1/9 = 0.1267')
+    >>> print(c)
+    standard vs depthwise separable conv: 32 -> 64 channels, kernel 3x3, output 56x56, no bias
+               params  formula                   MACs
+    standard   18,432  k*k*Cin*Cout = 3*3*32*64  57,802,752
+    depthwise     288  k*k*Cin = 3*3*32          903,168
+    pointwise   2,048  Cin*Cout = 32*64          6,422,528
+    separable   2,336  depthwise + pointwise     7,325,696
+    ratio (separable / standard params) = 2,336 / 18,432 = 0.1267  [1/Cout + 1/k^2 = 1/64 + 1/9 = 0.1267]
+    MACs = params without biases * out positions (56*56 = 3,136); ratio 0.1267 [1/Cout + 1/k^2 = 1/64 + 1/9 = 0.1267]
     """
 
     standard: ConvCost

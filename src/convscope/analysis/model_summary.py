@@ -112,6 +112,17 @@ class LayerRecord:
     unknown_op : bool
         The row is an op the tracer does not know (``type`` is ``'unknown op <name>'``, ``name``
         the module that ran it): its MACs (shown ``?``) and receptive field are unknown.
+
+    Examples
+    --------
+    >>> import convscope.nn as nn
+    >>> from convscope.analysis import summary
+    >>> net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+    >>> conv = summary(net, (1, 8, 8))["0"]
+    >>> conv.type, conv.kernel, conv.padding, conv.output_shape, conv.params, conv.macs
+    ('Conv2d', (3, 3), (1, 1), (1, 4, 8, 8), 40, 2304)
+    >>> conv.receptive_field, conv.jump, conv.start, conv.effective_padding, conv.geometry_text
+    ((3, 3), (1, 1), (0, 0), (1, 1), '3/1/1/1/1')
     """
 
     name: str
@@ -188,6 +199,33 @@ class Summary:
     unknown_ops : tuple of str
         The names of the ops the tracer does not know, each once: ``total_macs`` leaves their
         cost out and the table's total says "at least".
+
+    Examples
+    --------
+    >>> import convscope.nn as nn
+    >>> from convscope.analysis import summary
+    >>> net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+    ...                     nn.Flatten(), nn.Linear(64, 10))
+    >>> s = summary(net, (1, 8, 8))
+    >>> len(s), [r.type for r in s], s.total_params, s.total_macs, s.macs_complete
+    (5, ['Conv2d', 'ReLU', 'MaxPool2d', 'Flatten', 'Linear'], 690, 2944, True)
+    >>> s[-1].global_rf, s["2"].receptive_field
+    (True, (4, 4))
+    >>> print(s)
+    Sequential on input 1x1x8x8 (float32)
+    -----------------------------------------------------------------------------
+    Layer  Type       k/s/p/d/g  Output shape  Params   MACs      RF  Jump  Start
+    -----------------------------------------------------------------------------
+    0      Conv2d     3/1/1/1/1  1x4x8x8           40  2,304       3     1      0
+    1      ReLU       -          1x4x8x8            0      0       3     1      0
+    2      MaxPool2d  2/2/0/1/-  1x4x4x4            0      0       4     2    0.5
+    3      Flatten    -          1x64               0      0       4     2    0.5
+    4      Linear     -          1x10             650    640  global     -      -
+    -----------------------------------------------------------------------------
+    Total params: 690
+    ...
+    Total MACs: 2,944 (2.94 k) for batch 1: conv and linear multiply-adds, biases excluded
+    ...
     """
 
     model: str
@@ -461,6 +499,15 @@ def parse_shape(text, fn: str = "parse_shape", name: str = "input_shape") -> tup
         A malformed string, an empty shape or a size below 1.
     TypeError
         Neither a string nor a sequence of ints.
+
+    Examples
+    --------
+    >>> parse_shape("3x224x224"), parse_shape((1, 28, 28)), parse_shape("3,32,32")
+    ((3, 224, 224), (1, 28, 28), (3, 32, 32))
+    >>> parse_shape("3x0x2")
+    Traceback (most recent call last):
+        ...
+    ValueError: parse_shape: input_shape expects positive sizes, but got '3x0x2'
     """
     if isinstance(text, str):
         parts = text.lower().replace("*", "x").replace(",", "x").split("x")

@@ -101,6 +101,17 @@ class RFStep:
         Centre of the first output's window in input coordinates.
     rf_in, jump_in, start_in : int, int, float
         The geometry before this layer.
+
+    Examples
+    --------
+    >>> step = receptive_field([(3, 1, 1), (2, 2)])[1]     # a 2x2 stride-2 pool after a 3x3 conv
+    >>> step.rf_in, step.rf, step.jump, step.start, step.effective_padding
+    (3, 4, 2, 0.5, 1)
+    >>> print(step.explain())
+    k_eff = 1*(2-1) + 1 = 2
+    jump = 1*2 = 2
+    rf = 3 + (2-1)*1 = 4
+    start = 0 + ((2-1)/2 - 0)*1 = 0.5
     """
 
     index: int
@@ -137,6 +148,23 @@ class ReceptiveField(Sequence[RFStep]):
 
     ``rf``, ``jump``, ``start`` and ``effective_padding`` are the last layer's; ``str()`` prints a
     table with the recurrences.
+
+    Examples
+    --------
+    >>> r = receptive_field([(3, 1, 1), (2, 2), (3, 1, 1)])   # conv 3x3 pad 1, pool 2x2, conv 3x3 pad 1
+    >>> r
+    ReceptiveField(rf=8, jump=2, start=0.5, layers=3)
+    >>> len(r), [step.rf for step in r], r.effective_padding
+    (3, [3, 4, 8], 3)
+    >>> print(r)
+    layer  k  s  p  d  rf  jump  start
+        0  3  1  1  1   3     1      0
+        1  2  2  0  1   4     2    0.5
+        2  3  1  1  1   8     2    0.5
+    input: rf = 1, jump = 1, start = 0 (pixel i is centred at i)
+    jump_out = jump_in * s
+    rf_out = rf_in + (k_eff - 1) * jump_in, k_eff = d*(k-1) + 1
+    start_out = start_in + ((k_eff - 1)/2 - p) * jump_in
     """
 
     def __init__(self, steps: Sequence[RFStep]) -> None:

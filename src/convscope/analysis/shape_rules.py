@@ -324,7 +324,20 @@ def output_spec(cls: type, args: tuple, kwargs: dict[str, Any]) -> Spec | None:
 
 def stand_in(cls: type, args: tuple, kwargs: dict[str, Any]):
     """A placeholder for what ``cls.forward`` would return (a tuple for ops with
-    ``multiple_outputs``: max pooling's values and int64 indices), or None without a rule."""
+    ``multiple_outputs``: max pooling's values and int64 indices), or None without a rule.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> x = placeholder((2, 3, 8, 8), np.float32)
+    >>> out = stand_in(F.ReluFunction, (x,), {})
+    >>> out.shape, out.dtype, out.strides
+    ((2, 3, 8, 8), dtype('float32'), (0, 0, 0, 0))
+    >>> values, indices = stand_in(F.MaxPoolFunction, (x,), dict(kernel_size=(2, 2), stride=(2, 2),
+    ...                                                         padding=(0, 0), ceil_mode=False))
+    >>> values.shape, indices.dtype
+    ((2, 3, 4, 4), dtype('int64'))
+    """
     spec = output_spec(cls, args, kwargs)
     if spec is None:
         return None

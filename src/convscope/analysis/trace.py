@@ -82,7 +82,21 @@ class _ByIdentity:
 
 @dataclass
 class Call:
-    """One finished call of a leaf module (one without children), as the tracer saw it."""
+    """One finished call of a leaf module (one without children), as the tracer saw it.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn as nn
+    >>> from convscope import Tensor
+    >>> net = nn.Sequential(nn.Conv2d(1, 2, 3))
+    >>> with tracing(net, (6, 6)) as tracer:
+    ...     _ = net(tracer.watch(Tensor(np.zeros((1, 1, 6, 6), np.float32))))
+    >>> call = tracer.calls[0]
+    >>> call.name, call.index, call.input_shapes, call.output_shape, call.output_bytes, call.macs
+    ('0', 0, ((1, 1, 6, 6),), (1, 2, 4, 4), 128, 288)
+    >>> call.geometry.rf, call.geometry.jump, [name for name, _ in call.windows]
+    ((3, 3), (1, 1), ['conv2d'])
+    """
 
     module: Module
     name: str
@@ -98,7 +112,29 @@ class Call:
 @dataclass
 class UnknownOp:
     """An op the tracer does not know (by name), in the module ``where`` that ran it: its MACs
-    and receptive field are unknown. ``position`` is how many :class:`Call`\\ s came before it."""
+    and receptive field are unknown. ``position`` is how many :class:`Call`\\ s came before it.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn as nn
+    >>> from convscope import Tensor
+    >>> from convscope.autograd import Function
+    >>> class Square(Function):                  # a custom op, unknown to the tracer
+    ...     name = "square"
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         return x * x
+    >>> class Squared(nn.Module):
+    ...     def forward(self, x):
+    ...         return Square.apply(x)
+    >>> net = nn.Sequential(nn.Conv2d(1, 2, 3), Squared())
+    >>> with tracing(net, (6, 6)) as tracer:
+    ...     _ = net(tracer.watch(Tensor(np.zeros((1, 1, 6, 6), np.float32))))
+    >>> [(u.name, u.where, u.output_shape, u.position) for u in tracer.unknown_ops]
+    [('square', '1', (1, 2, 4, 4), 1)]
+    >>> tracer.calls[-1].geometry.kind                 # the receptive field after it is unknown
+    'unknown'
+    """
 
     name: str
     where: str
@@ -111,7 +147,21 @@ class UnknownOp:
 
 @dataclass
 class Failure:
-    """The innermost module whose call raised (the innermost call an error left open)."""
+    """The innermost module whose call raised (the innermost call an error left open).
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn as nn
+    >>> from convscope import Tensor
+    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(10, 2))      # expects 10 features, gets 16
+    >>> with tracing(net, (4, 4)) as tracer:
+    ...     try:
+    ...         net(tracer.watch(Tensor(np.zeros((1, 1, 4, 4), np.float32))))
+    ...     except ValueError:
+    ...         failure = tracer.failure
+    >>> failure.name, type(failure.module).__name__, failure.input_shape, failure.depth
+    ('1', 'Linear', (1, 16), 2)
+    """
 
     module: Module
     name: str
@@ -122,7 +172,19 @@ class Failure:
 @dataclass
 class RankMismatch:
     """A conv or pool of ``rank`` spatial dims that took the model input, batch included, for one
-    unbatched sample: the input has one spatial dim fewer than the layer works on."""
+    unbatched sample: the input has one spatial dim fewer than the layer works on.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn as nn
+    >>> from convscope import Tensor
+    >>> net = nn.Sequential(nn.Conv2d(1, 2, 3))
+    >>> with tracing(net, (8,)) as tracer:         # a batch of 1-D signals, (N, C, L), into a Conv2d
+    ...     _ = net(tracer.watch(Tensor(np.zeros((1, 8, 8), np.float32))))
+    >>> m = tracer.rank_mismatch
+    >>> m.name, type(m.module).__name__, m.rank
+    ('0', 'Conv2d', 2)
+    """
 
     module: Module | None
     name: str
@@ -140,7 +202,21 @@ class _Frame:
 
 @dataclass
 class Tracer:
-    """What one traced forward pass recorded (see :func:`tracing`)."""
+    """What one traced forward pass recorded (see :func:`tracing`).
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn as nn
+    >>> from convscope import Tensor
+    >>> from convscope.analysis.shape_rules import placeholder
+    >>> net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 30 * 30, 10))
+    >>> with tracing(net, (32, 32), shapes_only=True) as tracer:     # computes nothing
+    ...     _ = net(tracer.watch(Tensor(placeholder((2, 3, 32, 32), np.float32))))
+    >>> tracer.input_shape, [c.name for c in tracer.calls], tracer.total_macs
+    ((2, 3, 32, 32), ['0', '1', '2', '3'], 532800)
+    >>> tracer.failure is None, tracer.unknown_ops, tracer.notes
+    (True, [], [])
+    """
 
     names: dict[int, str]
     image_size: tuple[int, ...]

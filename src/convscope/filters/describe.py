@@ -113,6 +113,18 @@ class KernelDescription:
     nearest_params : dict
         The keyword arguments for :func:`convscope.filters.kernels.get` that build the matched
         kernel (empty for ``get``'s defaults).
+
+    Examples
+    --------
+    >>> d = describe([[1, 2, 1], [2, 4, 2], [1, 2, 1]])      # the binomial blur
+    >>> d.shape, round(d.dc_gain, 4), d.rank, d.separable, d.response
+    ((3, 3), 16.0, 1, True, 'low-pass')
+    >>> [f.tolist() for f in d.factors]
+    [[1.0, 2.0, 1.0], [1.0, 2.0, 1.0]]
+    >>> d.symmetry, d.orientation
+    (('mirror-lr', 'mirror-ud', 'point', 'transpose'), None)
+    >>> d.nearest[0], d.nearest_params
+    ('gaussian', {'sigma': 0.3333333333333333, 'size': 3})
     """
 
     shape: tuple[int, int]

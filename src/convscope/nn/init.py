@@ -292,14 +292,32 @@ def constant_(tensor: Any, val: float) -> Any:
 
 
 def zeros_(tensor: Any) -> Any:
-    """Fill ``tensor`` in place with 0 and return it (see :func:`constant_`)."""
+    """Fill ``tensor`` in place with 0 and return it (see :func:`constant_`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import Tensor
+    >>> bias = Tensor(np.empty((2, 2)))
+    >>> zeros_(bias) is bias, bias.data.tolist()
+    (True, [[0.0, 0.0], [0.0, 0.0]])
+    """
     array = _array(tensor, "zeros_", floating=False)
     array[...] = 0
     return tensor
 
 
 def ones_(tensor: Any) -> Any:
-    """Fill ``tensor`` in place with 1 and return it (see :func:`constant_`)."""
+    """Fill ``tensor`` in place with 1 and return it (see :func:`constant_`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ones_(np.empty(3)).tolist()
+    [1.0, 1.0, 1.0]
+    >>> ones_(np.zeros(2, dtype=np.int64)).tolist()          # any numeric dtype
+    [1, 1]
+    """
     array = _array(tensor, "ones_", floating=False)
     array[...] = 1
     return tensor
@@ -575,7 +593,7 @@ def orthogonal_(tensor: Any, gain: float = 1.0, generator: np.random.Generator |
 
 # -- names without the underscore: the same functions, also accepting a shape
 
-def _with_shape(fill: Callable[..., Any]) -> Callable[..., Any]:
+def _with_shape(fill: Callable[..., Any], examples: str = "") -> Callable[..., Any]:
     @functools.wraps(fill)
     def wrapper(tensor: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(tensor, (tuple, list)):
@@ -588,17 +606,65 @@ def _with_shape(fill: Callable[..., Any]) -> Callable[..., Any]:
 
     wrapper.__name__ = wrapper.__qualname__ = fill.__name__.rstrip("_")
     wrapper.__doc__ = (f"Same as :func:`{fill.__name__}`; ``tensor`` may also be a shape, for which a new "
-                       "array of the default dtype is created, filled and returned.")
+                       "array of the default dtype is created, filled and returned."
+                       + (f"\n\nExamples\n--------{examples}" if examples else ""))
     return wrapper
 
 
-uniform = _with_shape(uniform_)
-normal = _with_shape(normal_)
-constant = _with_shape(constant_)
-zeros = _with_shape(zeros_)
-ones = _with_shape(ones_)
-xavier_uniform = _with_shape(xavier_uniform_)
-xavier_normal = _with_shape(xavier_normal_)
-kaiming_uniform = _with_shape(kaiming_uniform_)
-kaiming_normal = _with_shape(kaiming_normal_)
-orthogonal = _with_shape(orthogonal_)
+# Each wrapper's docstring is generated; its Examples section is the string given here.
+uniform = _with_shape(uniform_, """
+>>> w = uniform((2, 3), -1.0, 1.0, generator=np.random.default_rng(0))
+>>> w.shape, w.dtype == backend.get_default_dtype(), bool(np.all(np.abs(w) <= 1))
+((2, 3), True, True)
+""")
+normal = _with_shape(normal_, """
+>>> w = normal((1000, 100), 0.0, 0.02, generator=np.random.default_rng(0))
+>>> w.shape, round(float(w.std()), 3)
+((1000, 100), 0.02)
+""")
+constant = _with_shape(constant_, """
+>>> constant((2, 2), 0.5).tolist()
+[[0.5, 0.5], [0.5, 0.5]]
+""")
+zeros = _with_shape(zeros_, """
+>>> zeros((3,)).tolist(), zeros((0, 3)).shape
+([0.0, 0.0, 0.0], (0, 3))
+""")
+ones = _with_shape(ones_, """
+>>> ones([2]).tolist()
+[1.0, 1.0]
+""")
+xavier_uniform = _with_shape(xavier_uniform_, """
+The bound is ``sqrt(6 / (fan_in + fan_out))``, the std ``sqrt(2 / (fan_in + fan_out))``:
+
+>>> w = xavier_uniform((20, 30), generator=np.random.default_rng(0))
+>>> w.shape, bool(np.abs(w).max() <= (6 / 50) ** 0.5), round(float(w.std() / (2 / 50) ** 0.5), 1)
+((20, 30), True, 1.0)
+""")
+xavier_normal = _with_shape(xavier_normal_, """
+>>> w = xavier_normal((400, 600), generator=np.random.default_rng(0))
+>>> w.shape, round(float(w.std() / (2 / 1000) ** 0.5), 2)
+((400, 600), 1.0)
+""")
+kaiming_uniform = _with_shape(kaiming_uniform_, """
+A conv weight ``(64, 32, 3, 3)`` has ``fan_in = 32 * 9 = 288``; ReLU's gain gives std
+``sqrt(2 / 288)``:
+
+>>> w = kaiming_uniform((64, 32, 3, 3), nonlinearity="relu", generator=np.random.default_rng(0))
+>>> w.shape, round(float(w.std() / (2 / 288) ** 0.5), 2), bool(np.abs(w).max() <= (6 / 288) ** 0.5)
+((64, 32, 3, 3), 1.0, True)
+""")
+kaiming_normal = _with_shape(kaiming_normal_, """
+>>> w = kaiming_normal((256, 64, 3, 3), mode="fan_out", nonlinearity="relu",
+...                    generator=np.random.default_rng(0))
+>>> w.shape, round(float(w.std() / (2 / (256 * 9)) ** 0.5), 2)
+((256, 64, 3, 3), 1.0)
+""")
+orthogonal = _with_shape(orthogonal_, """
+Trailing dims are flattened: ``(4, 2, 3)`` is a 4 x 6 matrix with orthonormal rows.
+
+>>> w = orthogonal((4, 2, 3), generator=np.random.default_rng(0))
+>>> m = w.reshape(4, 6)
+>>> w.shape, bool(np.allclose(m @ m.T, np.eye(4), atol=1e-6))
+((4, 2, 3), True)
+""")

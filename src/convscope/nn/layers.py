@@ -100,7 +100,16 @@ class _ConvNd(Module):
 
 
 class Conv1d(_ConvNd):
-    """1-D convolution layer over (N, C, L); see :func:`convscope.nn.functional.conv1d`."""
+    """1-D convolution layer over (N, C, L); see :func:`convscope.nn.functional.conv1d`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> conv = nn.Conv1d(2, 4, kernel_size=3)
+    >>> conv.weight.shape, conv(np.ones((1, 2, 10))).shape
+    ((4, 2, 3), (1, 4, 8))
+    """
     _rank = 1
 
     def forward(self, x):
@@ -126,7 +135,18 @@ class Conv2d(_ConvNd):
 
 
 class Conv3d(_ConvNd):
-    """3-D convolution layer over (N, C, D, H, W)."""
+    """3-D convolution layer over (N, C, D, H, W).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> conv = nn.Conv3d(1, 2, kernel_size=3, padding=1)
+    >>> conv
+    Conv3d(1, 2, kernel_size=(3, 3, 3), stride=(1, 1, 1), padding=(1, 1, 1))
+    >>> conv(np.ones((1, 1, 4, 4, 4))).shape
+    (1, 2, 4, 4, 4)
+    """
     _rank = 3
 
     def forward(self, x):
@@ -154,15 +174,44 @@ class _ConvTransposeNd(_ConvNd):
 
 
 class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution over (N, C, L); weight (in_channels, out_channels/groups, kL).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> up = nn.ConvTranspose1d(2, 1, kernel_size=4, stride=2, padding=1)    # doubles the length
+    >>> up.weight.shape, up(np.ones((1, 2, 5))).shape
+    ((2, 1, 4), (1, 1, 10))
+    """
     _rank = 1
 
 
 class ConvTranspose2d(_ConvTransposeNd):
-    """2-D transposed convolution (learned upsampling); weight (in_channels, out_channels/groups, kH, kW)."""
+    """2-D transposed convolution (learned upsampling); weight (in_channels, out_channels/groups, kH, kW).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> up = nn.ConvTranspose2d(8, 4, kernel_size=2, stride=2)
+    >>> up.weight.shape, up(np.ones((1, 8, 7, 7))).shape
+    ((8, 4, 2, 2), (1, 4, 14, 14))
+    """
     _rank = 2
 
 
 class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution over (N, C, D, H, W); weight (in_channels, out_channels/groups, kD, kH, kW).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> up = nn.ConvTranspose3d(2, 1, kernel_size=3, stride=2, padding=1, output_padding=1)
+    >>> up(np.ones((1, 2, 4, 4, 4))).shape
+    (1, 1, 8, 8, 8)
+    """
     _rank = 3
 
 
@@ -172,6 +221,16 @@ class DepthwiseSeparableConv2d(Module):
 
     Parameters: ``k*k*in*m + in*m*out`` (+ biases) instead of ``k*k*in*out``, with ``m`` the
     depth multiplier. Sub-modules ``depthwise`` and ``pointwise``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> block = nn.DepthwiseSeparableConv2d(8, 16, kernel_size=3, padding=1)
+    >>> block.depthwise.weight.shape, block.pointwise.weight.shape, block(np.ones((1, 8, 5, 5))).shape
+    ((8, 1, 3, 3), (16, 8, 1, 1), (1, 16, 5, 5))
+    >>> sum(p.numel() for p in block.parameters()), sum(p.numel() for p in nn.Conv2d(8, 16, 3).parameters())
+    (224, 1168)
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
@@ -189,7 +248,18 @@ class DepthwiseSeparableConv2d(Module):
 # --------------------------------------------------------------------------- pooling
 
 class MaxPool2d(Module):
-    """Max over each kernel window; see :func:`convscope.nn.functional.max_pool2d`."""
+    """Max over each kernel window; see :func:`convscope.nn.functional.max_pool2d`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> pool = nn.MaxPool2d(2)
+    >>> pool
+    MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
+    >>> pool(np.arange(16.).reshape(1, 1, 4, 4)).tolist()
+    [[[[5.0, 7.0], [13.0, 15.0]]]]
+    """
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
                  ceil_mode: bool = False) -> None:
@@ -207,7 +277,15 @@ class MaxPool2d(Module):
 
 
 class AvgPool2d(Module):
-    """Mean over each kernel window; see :func:`convscope.nn.functional.avg_pool2d`."""
+    """Mean over each kernel window; see :func:`convscope.nn.functional.avg_pool2d`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> nn.AvgPool2d(2)(np.arange(16.).reshape(1, 1, 4, 4)).tolist()
+    [[[[2.5, 4.5], [10.5, 12.5]]]]
+    """
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
                  divisor_override=None) -> None:
@@ -224,7 +302,16 @@ class AvgPool2d(Module):
 
 
 class AdaptiveAvgPool2d(Module):
-    """Average into a fixed output size whatever the input size (e.g. 1x1 global pooling)."""
+    """Average into a fixed output size whatever the input size (e.g. 1x1 global pooling).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> gap = nn.AdaptiveAvgPool2d(1)
+    >>> gap(np.ones((2, 512, 7, 7))).shape, gap(np.ones((2, 512, 9, 5))).shape
+    ((2, 512, 1, 1), (2, 512, 1, 1))
+    """
 
     def __init__(self, output_size) -> None:
         super().__init__()
@@ -240,6 +327,16 @@ class AdaptiveAvgPool2d(Module):
 # --------------------------------------------------------------------------- activations and shape
 
 class ReLU(Module):
+    """max(x, 0) elementwise; see :func:`convscope.nn.functional.relu` (``inplace`` is ignored).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> nn.ReLU()(np.array([-1., 0., 2.]))
+    array([0., 0., 2.])
+    """
+
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
 
@@ -248,6 +345,17 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
+    """x where x > 0, else ``negative_slope * x``; see :func:`convscope.nn.functional.leaky_relu`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> act = nn.LeakyReLU(0.2)
+    >>> act, act(np.array([-1., 2.]))
+    (LeakyReLU(negative_slope=0.2), array([-0.2,  2. ]))
+    """
+
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope = negative_slope
@@ -260,16 +368,46 @@ class LeakyReLU(Module):
 
 
 class Sigmoid(Module):
+    """1 / (1 + exp(-x)) elementwise; see :func:`convscope.nn.functional.sigmoid`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> nn.Sigmoid()(np.array([0., 2.])).round(4).tolist()
+    [0.5, 0.8808]
+    """
+
     def forward(self, x):
         return F.sigmoid(x)
 
 
 class Tanh(Module):
+    """Hyperbolic tangent elementwise; see :func:`convscope.nn.functional.tanh`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> nn.Tanh()(np.array([-100., 0., 1.])).round(4).tolist()
+    [-1.0, 0.0, 0.7616]
+    """
+
     def forward(self, x):
         return F.tanh(x)
 
 
 class Softmax(Module):
+    """Softmax along ``dim`` (required, no implicit choice); see :func:`convscope.nn.functional.softmax`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> nn.Softmax(dim=1)(np.array([[0., 0., np.log(2.)]])).round(4).tolist()
+    [[0.25, 0.25, 0.5]]
+    """
+
     def __init__(self, dim: int) -> None:
         super().__init__()
         self.dim = dim
@@ -282,12 +420,34 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
+    """Log-softmax along ``dim``; see :func:`convscope.nn.functional.log_softmax`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> logsm = nn.LogSoftmax(dim=-1)
+    >>> logsm, logsm(np.array([[0., 0.]])).round(4).tolist()
+    (LogSoftmax(dim=-1), [[-0.6931, -0.6931]])
+    """
+
     def forward(self, x):
         return F.log_softmax(x, self.dim)
 
 
 class Dropout(Module):
-    """Zero elements with probability ``p`` in training (scaling the rest by 1/(1-p)); identity in eval."""
+    """Zero elements with probability ``p`` in training (scaling the rest by 1/(1-p)); identity in eval.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> drop = nn.Dropout(0.25)
+    >>> drop, drop.training
+    (Dropout(p=0.25), True)
+    >>> drop.eval()(np.ones(3))
+    array([1., 1., 1.])
+    """
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
@@ -303,7 +463,15 @@ class Dropout(Module):
 
 
 class Flatten(Module):
-    """Flatten dims ``start_dim..end_dim`` into one (default: all but the batch dim)."""
+    """Flatten dims ``start_dim..end_dim`` into one (default: all but the batch dim).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> nn.Flatten()(np.zeros((2, 3, 4, 4))).shape, nn.Flatten(0)(np.zeros((2, 3))).shape
+    ((2, 48), (6,))
+    """
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
@@ -314,6 +482,17 @@ class Flatten(Module):
 
 
 class Identity(Module):
+    """Return the input unchanged; any arguments are accepted and ignored (a placeholder layer).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> x = np.array([1., 2.])
+    >>> nn.Identity(54, unused="anything")(x) is x
+    True
+    """
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__()
 
@@ -322,7 +501,18 @@ class Identity(Module):
 
 
 class Linear(Module):
-    """Fully connected layer y = x W^T + b, weight (out_features, in_features)."""
+    """Fully connected layer y = x W^T + b, weight (out_features, in_features).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> fc = nn.Linear(3, 2)
+    >>> fc
+    Linear(in_features=3, out_features=2, bias=True)
+    >>> fc.weight.shape, fc(np.ones((4, 3))).shape
+    ((2, 3), (4, 2))
+    """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
@@ -350,6 +540,17 @@ class BatchNorm2d(Module):
     """Batch normalisation of (N, C, H, W) per channel, with running statistics for eval.
 
     ``momentum=None`` averages all batches seen (cumulative moving average), as PyTorch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> bn = nn.BatchNorm2d(1)
+    >>> y = bn(np.arange(8.).reshape(2, 1, 2, 2))       # training: the batch's statistics
+    >>> y.shape, round(float(y.data.std()), 4)
+    ((2, 1, 2, 2), 1.0)
+    >>> round(float(bn.running_mean[0]), 4), round(float(bn.running_var[0]), 4), int(bn.num_batches_tracked)
+    (0.35, 1.5, 1)
     """
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
@@ -398,7 +599,16 @@ class BatchNorm2d(Module):
 # --------------------------------------------------------------------------- losses
 
 class CrossEntropyLoss(Module):
-    """Cross-entropy of logits against class indices; see :func:`convscope.nn.functional.cross_entropy`."""
+    """Cross-entropy of logits against class indices; see :func:`convscope.nn.functional.cross_entropy`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> loss = nn.CrossEntropyLoss()(np.array([[2., 0., 0.], [0., 0., 0.]]), np.array([0, 2]))
+    >>> round(float(loss), 4)
+    0.6691
+    """
 
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0) -> None:
@@ -411,6 +621,17 @@ class CrossEntropyLoss(Module):
 
 
 class NLLLoss(Module):
+    """Negative log-likelihood of log-probabilities; see :func:`convscope.nn.functional.nll_loss`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> logp = np.log(np.array([[0.5, 0.5], [0.25, 0.75]]))
+    >>> round(float(nn.NLLLoss()(logp, np.array([0, 1]))), 4)    # (log 2 - log 0.75) / 2
+    0.4904
+    """
+
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean") -> None:
         super().__init__()
         self.weight, self.ignore_index, self.reduction = weight, ignore_index, reduction
@@ -420,6 +641,17 @@ class NLLLoss(Module):
 
 
 class MSELoss(Module):
+    """Mean (or summed, or per-element) squared error; see :func:`convscope.nn.functional.mse_loss`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> x, y = np.array([1., 2.]), np.array([0., 0.])
+    >>> float(nn.MSELoss()(x, y)), nn.MSELoss(reduction="none")(x, y)
+    (2.5, array([1., 4.]))
+    """
+
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
         self.reduction = reduction

@@ -47,7 +47,27 @@ def _as_dtype(value) -> np.dtype | None:
 
 class Module:
     """Base class of layers and models. Subclasses set attributes in ``__init__`` (after calling
-    ``super().__init__()``) and define ``forward``."""
+    ``super().__init__()``) and define ``forward``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import Tensor, nn
+    >>> class Scale(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.factor = nn.Parameter(np.array([2.0]))        # registered as a parameter
+    ...         self.register_buffer("calls", np.zeros(1))          # non-learned state
+    ...     def forward(self, x):
+    ...         return x * self.factor
+    >>> m = Scale()
+    >>> m(Tensor(np.array([1.0, 3.0]))).data.tolist()
+    [2.0, 6.0]
+    >>> [name for name, _ in m.named_parameters()], list(m.state_dict()), m.training
+    (['factor'], ['factor', 'calls'], True)
+    >>> m.eval().training
+    False
+    """
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -718,7 +738,28 @@ class Module:
 
 
 class Sequential(Module):
-    """Modules applied in order: ``Sequential(Conv2d(1, 6, 5), ReLU(), ...)`` or from an OrderedDict."""
+    """Modules applied in order: ``Sequential(Conv2d(1, 6, 5), ReLU(), ...)`` or from an OrderedDict.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from collections import OrderedDict
+    >>> from convscope import Tensor, nn
+    >>> net = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    >>> net(Tensor(np.ones((5, 4), np.float32))).shape
+    (5, 2)
+    >>> len(net), type(net[0]).__name__, len(net[1:])
+    (3, 'Linear', 2)
+    >>> net
+    Sequential(
+      (0): Linear(in_features=4, out_features=3, bias=True)
+      (1): ReLU()
+      (2): Linear(in_features=3, out_features=2, bias=True)
+    )
+    >>> named = nn.Sequential(OrderedDict(conv=nn.Conv2d(1, 2, 3), act=nn.ReLU()))
+    >>> list(named.state_dict())
+    ['conv.weight', 'conv.bias']
+    """
 
     def __init__(self, *modules) -> None:
         super().__init__()
@@ -756,7 +797,28 @@ class Sequential(Module):
 
 
 class ModuleList(Module):
-    """A list of modules whose parameters are registered (for models that loop over blocks)."""
+    """A list of modules whose parameters are registered (for models that loop over blocks).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import Tensor, nn
+    >>> class Stack(nn.Module):
+    ...     def __init__(self, n):
+    ...         super().__init__()
+    ...         self.blocks = nn.ModuleList([nn.Linear(2, 2) for _ in range(n)])
+    ...     def forward(self, x):
+    ...         for block in self.blocks:
+    ...             x = block(x)
+    ...         return x
+    >>> model = Stack(3)
+    >>> len(model.blocks), sum(p.numel() for p in model.parameters())
+    (3, 18)
+    >>> [name for name, _ in model.named_parameters()][:2]
+    ['blocks.0.weight', 'blocks.0.bias']
+    >>> model(Tensor(np.zeros((4, 2), np.float32))).shape
+    (4, 2)
+    """
 
     def __init__(self, modules=()) -> None:
         super().__init__()

@@ -10,44 +10,97 @@ import numpy as np
 
 
 def relu(x):
-    """max(x, 0)."""
+    """max(x, 0).
+
+    Examples
+    --------
+    >>> relu(np.array([-1., 0., 2.])).tolist()
+    [0.0, 0.0, 2.0]
+    """
     return np.maximum(x, 0)
 
 
 def relu_backward(g, x):
     """d relu / dx = 0 where x <= 0, else 1: PyTorch's ``threshold_backward``, so the gradient is
     0 at x = 0 and passes unchanged at NaN (NaN <= 0 is false), and a zeroed position stays 0
-    even when ``g`` is inf or NaN there."""
+    even when ``g`` is inf or NaN there.
+
+    Examples
+    --------
+    >>> relu_backward(np.ones(2), np.array([-1., 2.])).tolist()
+    [0.0, 1.0]
+    >>> relu_backward(np.ones(2), np.array([0., np.nan])).tolist()    # 0 at x = 0, passes at NaN
+    [0.0, 1.0]
+    """
     return np.where(x <= 0, np.zeros((), dtype=g.dtype), g)
 
 
 def leaky_relu(x, slope):
-    """x where x > 0, else slope * x."""
+    """x where x > 0, else slope * x.
+
+    Examples
+    --------
+    >>> leaky_relu(np.array([-1., 2.]), 0.1).tolist()
+    [-0.1, 2.0]
+    """
     return np.where(x > 0, x, x * slope)
 
 
 def leaky_relu_backward(g, x, slope):
-    """g where x > 0, else slope * g (so ``slope * g`` at NaN, as PyTorch)."""
+    """g where x > 0, else slope * g (so ``slope * g`` at NaN, as PyTorch).
+
+    Examples
+    --------
+    >>> leaky_relu_backward(np.ones(2), np.array([-1., 2.]), 0.1).tolist()
+    [0.1, 1.0]
+    """
     return g * np.where(x > 0, 1, slope).astype(g.dtype)
 
 
 def sigmoid(x):
-    """1 / (1 + exp(-x)), evaluated without overflow for large |x|."""
+    """1 / (1 + exp(-x)), evaluated without overflow for large |x|.
+
+    Examples
+    --------
+    >>> sigmoid(np.array([-1000., 0., 2., 1000.])).round(4).tolist()
+    [0.0, 0.5, 0.8808, 1.0]
+    """
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
 def sigmoid_backward(g, y):
-    """d sigmoid / dx = y (1 - y), from the output y."""
+    """d sigmoid / dx = y (1 - y), from the output y.
+
+    Examples
+    --------
+    >>> y = sigmoid(np.array([0., 2.]))
+    >>> sigmoid_backward(np.ones(2), y).round(4).tolist()
+    [0.25, 0.105]
+    """
     return g * y * (1 - y)
 
 
 def tanh(x):
+    """The hyperbolic tangent, elementwise.
+
+    Examples
+    --------
+    >>> tanh(np.array([0., 1.])).round(4).tolist()
+    [0.0, 0.7616]
+    """
     return np.tanh(x)
 
 
 def tanh_backward(g, y):
-    """d tanh / dx = 1 - y^2, from the output y."""
+    """d tanh / dx = 1 - y^2, from the output y.
+
+    Examples
+    --------
+    >>> y = tanh(np.array([0., 1.]))
+    >>> tanh_backward(np.ones(2), y).round(4).tolist()
+    [1.0, 0.42]
+    """
     return g * (1 - y * y)
 
 
@@ -56,6 +109,13 @@ def log_softmax(x, axis):
 
     An empty ``x`` gives an empty result of its shape (the max of an empty axis is undefined,
     but there is nothing to normalise), as PyTorch; so does :func:`softmax`.
+
+    Examples
+    --------
+    >>> log_softmax(np.array([[1., 2., 3.]]), axis=1).round(4).tolist()
+    [[-2.4076, -1.4076, -0.4076]]
+    >>> log_softmax(np.array([[1000., 0.]]), axis=1).tolist()          # no overflow
+    [[0.0, -1000.0]]
     """
     if x.size == 0:
         return x.copy()
@@ -64,12 +124,29 @@ def log_softmax(x, axis):
 
 
 def log_softmax_backward(g, y, axis):
-    """From the output y = log_softmax(x): g - softmax(x) * sum(g)."""
+    """From the output y = log_softmax(x): g - softmax(x) * sum(g).
+
+    Examples
+    --------
+    The gradient of ``log_softmax(x)[0]``, that is of ``x[0] - logsumexp(x)``:
+
+    >>> y = log_softmax(np.array([1., 2., 3.]), axis=0)
+    >>> log_softmax_backward(np.array([1., 0., 0.]), y, axis=0).round(4).tolist()
+    [0.91, -0.2447, -0.6652]
+    """
     return g - np.exp(y) * g.sum(axis=axis, keepdims=True)
 
 
 def softmax(x, axis):
-    """exp(x) / sum(exp(x)) along ``axis``, shifted by the max for stability."""
+    """exp(x) / sum(exp(x)) along ``axis``, shifted by the max for stability.
+
+    Examples
+    --------
+    >>> softmax(np.array([[1., 2., 3.]]), axis=1).round(4).tolist()
+    [[0.09, 0.2447, 0.6652]]
+    >>> softmax(np.array([[1000., 1000.]]), axis=1).tolist()           # no overflow
+    [[0.5, 0.5]]
+    """
     if x.size == 0:
         return x.copy()
     e = np.exp(x - x.max(axis=axis, keepdims=True))
@@ -77,5 +154,16 @@ def softmax(x, axis):
 
 
 def softmax_backward(g, y, axis):
-    """From the output y: y * (g - sum(g * y))."""
+    """From the output y: y * (g - sum(g * y)).
+
+    Examples
+    --------
+    The probabilities sum to 1 whatever ``x`` is, so a uniform upstream gradient gives 0:
+
+    >>> y = softmax(np.array([1., 2., 3.]), axis=0)
+    >>> softmax_backward(np.ones(3), y, axis=0).round(4).tolist()
+    [0.0, 0.0, 0.0]
+    >>> softmax_backward(np.array([1., 0., 0.]), y, axis=0).round(4).tolist()
+    [0.0819, -0.022, -0.0599]
+    """
     return y * (g - (g * y).sum(axis=axis, keepdims=True))

@@ -95,7 +95,17 @@ __all__ = [
 # --------------------------------------------------------------------------- geometry
 
 def output_shape(spatial: Ints, kernel: Ints, stride: Ints, padding: Pairs, dilation: Ints) -> tuple[int, ...]:
-    """Output spatial shape of a conv: ``(size + lo + hi - d * (k - 1) - 1) // s + 1`` per dim."""
+    """Output spatial shape of a conv: ``(size + lo + hi - d * (k - 1) - 1) // s + 1`` per dim.
+
+    Examples
+    --------
+    A 3x3 kernel on 4x4, and a stride-2 5x5 kernel with padding 2 on 28x28:
+
+    >>> output_shape((4, 4), (3, 3), (1, 1), ((0, 0), (0, 0)), (1, 1))
+    (2, 2)
+    >>> output_shape((28, 28), (5, 5), (2, 2), ((2, 2), (2, 2)), (1, 1))
+    (14, 14)
+    """
     return tuple(
         (n + lo + hi - d * (k - 1) - 1) // s + 1
         for n, k, s, (lo, hi), d in zip(spatial, kernel, stride, padding, dilation)
@@ -105,7 +115,15 @@ def output_shape(spatial: Ints, kernel: Ints, stride: Ints, padding: Pairs, dila
 def transpose_output_shape(
     spatial: Ints, kernel: Ints, stride: Ints, padding: Ints, output_padding: Ints, dilation: Ints
 ) -> tuple[int, ...]:
-    """Output spatial shape of a transposed conv: ``(n - 1) * s - 2p + d * (k - 1) + op + 1``."""
+    """Output spatial shape of a transposed conv: ``(n - 1) * s - 2p + d * (k - 1) + op + 1``.
+
+    Examples
+    --------
+    Stride 2, padding 1 and output_padding 1 double 2x2 to 4x4:
+
+    >>> transpose_output_shape((2, 2), (3, 3), (2, 2), (1, 1), (1, 1), (1, 1))
+    (4, 4)
+    """
     return tuple(
         (n - 1) * s - 2 * p + d * (k - 1) + op + 1
         for n, k, s, p, op, d in zip(spatial, kernel, stride, padding, output_padding, dilation)
@@ -394,6 +412,19 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: Int
     ------
     convscope.ResourceError
         The output would exceed :func:`convscope.backend.get_memory_limit`.
+
+    Examples
+    --------
+    A 1x1x4x4 input and a 1x1x3x3 kernel of ones: each output sums one 3x3 window.
+
+    >>> x, w = np.arange(16.).reshape(1, 1, 4, 4), np.ones((1, 1, 3, 3))
+    >>> y = conv_forward(x, w, None, (1, 1), ((0, 0), (0, 0)), (1, 1), 1)
+    >>> y.shape
+    (1, 1, 2, 2)
+    >>> y.tolist()
+    [[[[45.0, 54.0], [81.0, 90.0]]]]
+    >>> float(conv_forward(x, w, np.array([0.5]), (1, 1), ((1, 1), (1, 1)), (1, 1), 1)[0, 0, 0, 0])
+    10.5
     """
     name = name or f"conv{x.ndim - 2}d"
     out = output_shape(x.shape[2:], w.shape[2:], stride, padding, dilation)
@@ -412,6 +443,23 @@ def conv_backward(gy: np.ndarray, x: np.ndarray, w: np.ndarray, stride: Ints, pa
     ------
     convscope.ResourceError
         A gradient would exceed :func:`convscope.backend.get_memory_limit`.
+
+    Examples
+    --------
+    With an upstream gradient of ones, each input element gets the number of windows that
+    cover it, and each weight tap the sum of the inputs it saw:
+
+    >>> x, w = np.arange(16.).reshape(1, 1, 4, 4), np.ones((1, 1, 3, 3))
+    >>> gx, gw, gb = conv_backward(np.ones((1, 1, 2, 2)), x, w, (1, 1), ((0, 0), (0, 0)), (1, 1), 1)
+    >>> gx[0, 0].tolist()
+    [[1.0, 2.0, 2.0, 1.0], [2.0, 4.0, 4.0, 2.0], [2.0, 4.0, 4.0, 2.0], [1.0, 2.0, 2.0, 1.0]]
+    >>> gw[0, 0].tolist()
+    [[10.0, 14.0, 18.0], [26.0, 30.0, 34.0], [42.0, 46.0, 50.0]]
+    >>> gb.tolist()
+    [4.0]
+    >>> conv_backward(np.ones((1, 1, 2, 2)), x, w, (1, 1), ((0, 0), (0, 0)), (1, 1), 1,
+    ...               needs=(False, False, True))[:2]
+    (None, None)
     """
     name = name or f"conv{x.ndim - 2}d"
     need_x, need_w, need_b = needs
@@ -448,6 +496,17 @@ def conv_transpose_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, s
     ------
     convscope.ResourceError
         The output would exceed :func:`convscope.backend.get_memory_limit`.
+
+    Examples
+    --------
+    Each input value stamps a copy of the 2x2 kernel of ones; the stamps overlap at stride 1
+    and tile the output at stride 2:
+
+    >>> x, w = np.array([[[[1., 2.], [3., 4.]]]]), np.ones((1, 1, 2, 2))
+    >>> conv_transpose_forward(x, w, None, (1, 1), (0, 0), (0, 0), (1, 1), 1)[0, 0].tolist()
+    [[1.0, 3.0, 2.0], [4.0, 10.0, 6.0], [3.0, 7.0, 4.0]]
+    >>> conv_transpose_forward(x, w, None, (2, 2), (0, 0), (0, 0), (1, 1), 1)[0, 0].tolist()
+    [[1.0, 1.0, 2.0, 2.0], [1.0, 1.0, 2.0, 2.0], [3.0, 3.0, 4.0, 4.0], [3.0, 3.0, 4.0, 4.0]]
     """
     name = name or f"conv_transpose{x.ndim - 2}d"
     out = transpose_output_shape(x.shape[2:], w.shape[2:], stride, padding, output_padding, dilation)
@@ -469,6 +528,16 @@ def conv_transpose_backward(gy: np.ndarray, x: np.ndarray, w: np.ndarray, stride
     ------
     convscope.ResourceError
         A gradient would exceed :func:`convscope.backend.get_memory_limit`.
+
+    Examples
+    --------
+    With an upstream gradient of ones, each input value's gradient is the sum of its stamp
+    (the kernel's 4 taps) and each tap's gradient the sum of the inputs (1 + 2 + 3 + 4):
+
+    >>> x, w = np.array([[[[1., 2.], [3., 4.]]]]), np.ones((1, 1, 2, 2))
+    >>> gx, gw, gb = conv_transpose_backward(np.ones((1, 1, 3, 3)), x, w, (1, 1), (0, 0), (0, 0), (1, 1), 1)
+    >>> gx.tolist(), gw.tolist(), gb.tolist()
+    ([[[[4.0, 4.0], [4.0, 4.0]]]], [[[[10.0, 10.0], [10.0, 10.0]]]], [9.0])
     """
     name = name or f"conv_transpose{x.ndim - 2}d"
     need_x, need_w, need_b = needs

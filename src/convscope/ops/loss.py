@@ -75,6 +75,27 @@ def cross_entropy(logits, target, weight, ignore_index, reduction, label_smoothi
     """Returns (loss, cache). ``loss`` is a 0-d array, or per-target for reduction='none'.
 
     An empty batch gives an empty loss ('none'), 0 ('sum') or NaN ('mean'), as PyTorch.
+
+    Parameters
+    ----------
+    logits : (N, C) or (N, C, *d) float array
+    target : (N,) or (N, *d) int array of class indices
+    weight : (C,) array or None
+    ignore_index : int
+        Targets equal to it count for nothing (PyTorch's default is -100).
+    reduction : {'mean', 'sum', 'none'}
+    label_smoothing : float in [0, 1]
+
+    Examples
+    --------
+    Equal logits over 2 classes cost ``log 2`` whatever the target:
+
+    >>> logits, target = np.zeros((2, 2)), np.array([0, 1])
+    >>> loss, cache = cross_entropy(logits, target, None, -100, "mean", 0.0)
+    >>> round(float(loss), 4)
+    0.6931
+    >>> cross_entropy(logits, target, None, -100, "none", 0.0)[0].round(4).tolist()
+    [0.6931, 0.6931]
     """
     C = logits.shape[1]
     z = _class_last(logits, target.size)
@@ -89,6 +110,24 @@ def cross_entropy(logits, target, weight, ignore_index, reduction, label_smoothi
 
 
 def cross_entropy_backward(g, cache):
+    """Gradient of :func:`cross_entropy` with respect to the logits, from its ``cache``.
+
+    Per target row, ``softmax(z) - onehot(t)`` (weighted and smoothed), times ``g`` and the
+    reduction's factor; rows of ignored targets are 0.
+
+    Examples
+    --------
+    >>> logits, target = np.zeros((2, 2)), np.array([0, 1])
+    >>> loss, cache = cross_entropy(logits, target, None, -100, "mean", 0.0)
+    >>> cross_entropy_backward(np.array(1.0), cache).tolist()
+    [[-0.25, 0.25], [0.25, -0.25]]
+
+    An ignored target gets no gradient, and the mean is over the one that is left:
+
+    >>> loss, cache = cross_entropy(logits, np.array([0, -100]), None, -100, "mean", 0.0)
+    >>> cross_entropy_backward(np.array(1.0), cache).tolist()
+    [[-0.5, 0.5], [0.0, 0.0]]
+    """
     logp, safe_t, keep, w, wt, denom, shape, eps, reduction = cache
     M, C = logp.shape
     p = np.exp(logp)
@@ -105,6 +144,16 @@ def nll_loss(logp, target, weight, ignore_index, reduction):
     """Negative log-likelihood of log-probabilities ``logp`` (N, C, *d) at targets (N, *d).
 
     Returns (loss, cache); reductions and empty batches as :func:`cross_entropy`.
+
+    Examples
+    --------
+    The 'mean' divides by the summed weight of the targets, here ``1 + 3``:
+
+    >>> logp, target = np.log(np.array([[0.5, 0.5], [0.25, 0.75]])), np.array([0, 1])
+    >>> round(float(nll_loss(logp, target, None, -100, "mean")[0]), 4)
+    0.4904
+    >>> round(float(nll_loss(logp, target, np.array([1., 3.]), -100, "mean")[0]), 4)
+    0.389
     """
     C = logp.shape[1]
     z = _class_last(logp, target.size)
@@ -116,7 +165,15 @@ def nll_loss(logp, target, weight, ignore_index, reduction):
 
 def nll_loss_backward(g, cache):
     """Gradient of :func:`nll_loss`: ``-w[t_i]`` (times the reduction's factor) at each counted
-    target, 0 elsewhere."""
+    target, 0 elsewhere.
+
+    Examples
+    --------
+    >>> logp, target = np.log(np.array([[0.5, 0.5], [0.25, 0.75]])), np.array([0, 1])
+    >>> loss, cache = nll_loss(logp, target, np.array([1., 3.]), -100, "mean")
+    >>> nll_loss_backward(np.array(1.0), cache).tolist()
+    [[-0.25, 0.0], [0.0, -0.75]]
+    """
     safe_t, keep, wt, denom, shape, reduction, dtype = cache
     M, C = len(keep), shape[1]
     grad = np.zeros((M, C), dtype=dtype)
@@ -129,7 +186,16 @@ def nll_loss_backward(g, cache):
 
 
 def mse(x, y, reduction):
-    """Squared error per element, summed, or averaged ('mean' of no element is NaN, as PyTorch)."""
+    """Squared error per element, summed, or averaged ('mean' of no element is NaN, as PyTorch).
+
+    Examples
+    --------
+    >>> x, y = np.array([1., 2., 3.]), np.array([1., 0., 0.])
+    >>> mse(x, y, "none").tolist(), float(mse(x, y, "sum")), round(float(mse(x, y, "mean")), 4)
+    ([0.0, 4.0, 9.0], 13.0, 4.3333)
+    >>> float(mse(np.zeros(0), np.zeros(0), "mean"))
+    nan
+    """
     d = x - y
     if reduction == "none":
         return d * d
@@ -139,6 +205,16 @@ def mse(x, y, reduction):
 
 
 def mse_backward(g, x, y, reduction):
+    """Gradient of :func:`mse` with respect to ``x``: ``2 (x - y) g``, over ``x.size`` for 'mean'.
+
+    Examples
+    --------
+    >>> x, y = np.array([1., 2., 3.]), np.array([1., 0., 0.])
+    >>> mse_backward(np.array(1.0), x, y, "sum").tolist()
+    [0.0, 4.0, 6.0]
+    >>> mse_backward(np.array(1.0), x, y, "mean").round(4).tolist()
+    [0.0, 1.3333, 2.0]
+    """
     d = x - y
     scale = 2.0 / d.size if reduction == "mean" and d.size else 2.0
     return g * scale * d

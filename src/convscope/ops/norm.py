@@ -29,6 +29,15 @@ def batch_norm_train(x, weight, bias, eps):
     ``y = (x - mean) / sqrt(var + eps) * weight + bias`` with the biased variance, as PyTorch;
     the unbiased variance is returned for the running estimate. Computed as one per-channel
     affine map of the centred input, which the cache keeps for backward.
+
+    Examples
+    --------
+    One channel of four values: mean 2.5, biased variance 1.25, unbiased 5/3.
+
+    >>> x = np.array([1., 2., 3., 4.]).reshape(4, 1)
+    >>> y, mean, var, cache = batch_norm_train(x, None, None, 0.0)
+    >>> y.ravel().round(4).tolist(), mean.tolist(), var.round(4).tolist()
+    ([-1.3416, -0.4472, 0.4472, 1.3416], [2.5], [1.6667])
     """
     count = x.size // x.shape[1]
     mean = _channel_sum(x) / count
@@ -48,6 +57,16 @@ def batch_norm_train_backward(g, cache):
 
     With xhat = xc * inv_std and m values per channel:
     ``gx = w * inv_std * (g - mean(g) - xhat * mean(g * xhat))``, one affine map of g and xc.
+
+    Examples
+    --------
+    A uniform upstream gradient moves only the bias: normalising removes any shift of ``x``.
+
+    >>> x = np.array([1., 2., 3., 4.]).reshape(4, 1)
+    >>> cache = batch_norm_train(x, None, None, 0.0)[3]
+    >>> gx, gweight, gbias = batch_norm_train_backward(np.ones((4, 1)), cache)
+    >>> gx.ravel().round(4).tolist(), gweight.round(4).tolist(), gbias.tolist()
+    ([0.0, 0.0, 0.0, 0.0], [0.0], [4.0])
     """
     xc, inv_std, weight = cache
     count = g.size // g.shape[1]
@@ -66,7 +85,19 @@ def batch_norm_train_backward(g, cache):
 
 
 def batch_norm_eval(x, running_mean, running_var, weight, bias, eps):
-    """Normalise with fixed statistics: an affine map per channel."""
+    """Normalise with fixed statistics: an affine map per channel.
+
+    Returns ``(y, scale)``, ``scale = weight / sqrt(running_var + eps)`` per channel.
+
+    Examples
+    --------
+    Two channels, with running means 1 and 10 and running variances 4 and 100:
+
+    >>> x = np.array([[1., 10.], [3., 20.]])
+    >>> y, scale = batch_norm_eval(x, np.array([1., 10.]), np.array([4., 100.]), None, None, 0.0)
+    >>> y.tolist(), scale.tolist()
+    ([[0.0, 0.0], [1.0, 1.0]], [0.5, 0.1])
+    """
     scale = 1.0 / np.sqrt(running_var + eps)
     if weight is not None:
         scale = scale * weight
@@ -76,6 +107,16 @@ def batch_norm_eval(x, running_mean, running_var, weight, bias, eps):
 
 
 def batch_norm_eval_backward(g, x, running_mean, running_var, weight, eps):
+    """Gradients ``(gx, gweight, gbias)`` of :func:`batch_norm_eval` (the statistics are constants).
+
+    Examples
+    --------
+    >>> x = np.array([[1., 10.], [3., 20.]])
+    >>> gx, gweight, gbias = batch_norm_eval_backward(np.ones((2, 2)), x, np.array([1., 10.]),
+    ...                                               np.array([4., 100.]), None, 0.0)
+    >>> gx.tolist(), gweight.tolist(), gbias.tolist()
+    ([[0.5, 0.1], [0.5, 0.1]], [1.0, 1.0], [2.0, 2.0])
+    """
     inv_std = 1.0 / np.sqrt(running_var + eps)
     xhat = (x - _per_channel(running_mean, x.ndim)) * _per_channel(inv_std, x.ndim)
     axes = _axes(g)

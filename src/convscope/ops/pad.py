@@ -25,7 +25,16 @@ Pairs = Sequence[tuple[int, int]]
 
 
 def source_index(mode: str, n: int, before: int, after: int) -> np.ndarray:
-    """For each position of the padded axis, the input index it copies (non-constant modes)."""
+    """For each position of the padded axis, the input index it copies (non-constant modes).
+
+    Examples
+    --------
+    >>> for mode in ("reflect", "replicate", "circular"):
+    ...     print(mode, source_index(mode, 4, 2, 2).tolist())
+    reflect [2, 1, 0, 1, 2, 3, 2, 1]
+    replicate [0, 0, 0, 1, 2, 3, 3, 3]
+    circular [2, 3, 0, 1, 2, 3, 0, 1]
+    """
     i = np.arange(-before, n + after)
     if mode == "replicate":
         return np.clip(i, 0, n - 1)
@@ -41,7 +50,20 @@ def source_index(mode: str, n: int, before: int, after: int) -> np.ndarray:
 
 
 def pad(x: np.ndarray, pads: Pairs, mode: str = "constant", value: float = 0.0) -> np.ndarray:
-    """Pad the last ``len(pads)`` axes of ``x``. Returns a new array (never a view of ``x``)."""
+    """Pad the last ``len(pads)`` axes of ``x``. Returns a new array (never a view of ``x``).
+
+    Examples
+    --------
+    >>> x = np.array([1., 2., 3., 4.])
+    >>> pad(x, [(2, 2)]).tolist()
+    [0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 0.0, 0.0]
+    >>> pad(x, [(2, 2)], "reflect").tolist()
+    [3.0, 2.0, 1.0, 2.0, 3.0, 4.0, 3.0, 2.0]
+    >>> pad(x, [(-1, 1)], "constant", 9.0).tolist()           # a negative pad crops
+    [2.0, 3.0, 4.0, 9.0]
+    >>> pad(np.ones((1, 2, 2)), [(1, 0), (0, 1)]).shape       # the last two axes
+    (1, 3, 3)
+    """
     lead = x.ndim - len(pads)
     shape = x.shape[:lead] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[lead:], pads))
     backend.check_allocation("pad", shape, x.dtype, "padded input")
@@ -62,7 +84,23 @@ def pad(x: np.ndarray, pads: Pairs, mode: str = "constant", value: float = 0.0) 
 
 
 def pad_backward(grad: np.ndarray, input_shape: tuple[int, ...], pads: Pairs, mode: str = "constant") -> np.ndarray:
-    """Gradient of :func:`pad` with respect to its input: the padded copies add back in."""
+    """Gradient of :func:`pad` with respect to its input: the padded copies add back in.
+
+    Examples
+    --------
+    With an upstream gradient of ones, each input element gets the number of times it was
+    copied (see :func:`source_index`):
+
+    >>> g = np.ones(8)
+    >>> pad_backward(g, (4,), [(2, 2)], "reflect").tolist()
+    [1.0, 3.0, 3.0, 1.0]
+    >>> pad_backward(g, (4,), [(2, 2)], "replicate").tolist()
+    [3.0, 1.0, 1.0, 3.0]
+    >>> pad_backward(g, (4,), [(2, 2)]).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    >>> pad_backward(np.arange(4.), (4,), [(-1, 1)]).tolist()  # the cropped element gets 0
+    [0.0, 0.0, 1.0, 2.0]
+    """
     lead = len(input_shape) - len(pads)
     if mode == "constant":
         # The adjoint of "embed with crop" is "crop with embed": pad with the negated widths.

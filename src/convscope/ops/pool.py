@@ -304,6 +304,17 @@ def max_pool_backward(gy: np.ndarray, indices: np.ndarray, input_shape: Ints) ->
     Returns
     -------
     gx : ``input_shape`` array of ``gy``'s dtype
+
+    Examples
+    --------
+    Overlapping windows: the 3 is the maximum of two windows and receives both gradients.
+
+    >>> x = np.array([[[1., 3., 2., 0., 5.]]])
+    >>> y, idx = max_pool_forward(x, (3,), (1,), (0,), (1,), ceil_mode=False)
+    >>> y.tolist(), idx.tolist()
+    ([[[3.0, 3.0, 5.0]]], [[[1, 1, 4]]])
+    >>> max_pool_backward(np.ones_like(y), idx, x.shape).tolist()
+    [[[0.0, 2.0, 0.0, 0.0, 1.0]]]
     """
     planes = math.prod(input_shape[:2])
     size = math.prod(input_shape[2:])
@@ -403,6 +414,16 @@ def avg_pool_backward(gy: np.ndarray, input_shape: Ints, kernel: Ints, stride: I
     Returns
     -------
     gx : ``input_shape`` array of ``gy``'s dtype
+
+    Examples
+    --------
+    Windows ``[pad, 1], [2, 3], [4, 5]``; without ``count_include_pad`` the first divides by 1:
+
+    >>> gy = np.ones((1, 1, 3))
+    >>> avg_pool_backward(gy, (1, 1, 5), (2,), (2,), (1,), False, count_include_pad=True).tolist()
+    [[[0.5, 0.5, 0.5, 0.5, 0.5]]]
+    >>> avg_pool_backward(gy, (1, 1, 5), (2,), (2,), (1,), False, count_include_pad=False).tolist()
+    [[[1.0, 0.5, 0.5, 0.5, 0.5]]]
     """
     spatial = tuple(input_shape[2:])
     dilation = (1,) * len(kernel)
@@ -506,6 +527,15 @@ def adaptive_avg_pool_backward(gy: np.ndarray, input_shape: Ints) -> np.ndarray:
     Returns
     -------
     gx : ``input_shape`` array of ``gy``'s dtype
+
+    Examples
+    --------
+    5 positions into 2 bins, ``[0, 3)`` and ``[2, 5)`` (:func:`adaptive_bins`); position 2 is in
+    both:
+
+    >>> gx = adaptive_avg_pool_backward(np.ones((1, 1, 2)), (1, 1, 5))
+    >>> gx.round(4).tolist()
+    [[[0.3333, 0.3333, 0.6667, 0.3333, 0.3333]]]
     """
     input_shape = tuple(input_shape)
     if all(o == 1 for o in gy.shape[2:]):
@@ -576,5 +606,15 @@ def adaptive_max_pool_forward(x: np.ndarray, output_size: Ints) -> tuple[np.ndar
 
 
 def adaptive_max_pool_backward(gy: np.ndarray, indices: np.ndarray, input_shape: Ints) -> np.ndarray:
-    """Gradient of :func:`adaptive_max_pool_forward`: the same scatter as :func:`max_pool_backward`."""
+    """Gradient of :func:`adaptive_max_pool_forward`: the same scatter as :func:`max_pool_backward`.
+
+    Examples
+    --------
+    >>> x = np.array([[[1., 4., 2., 0., 0.]]])
+    >>> y, idx = adaptive_max_pool_forward(x, (2,))
+    >>> y.tolist(), idx.tolist()
+    ([[[4.0, 2.0]]], [[[1, 2]]])
+    >>> adaptive_max_pool_backward(np.ones_like(y), idx, x.shape).tolist()
+    [[[0.0, 1.0, 1.0, 0.0, 0.0]]]
+    """
     return max_pool_backward(gy, indices, input_shape)

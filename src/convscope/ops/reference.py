@@ -22,6 +22,16 @@ def conv_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: I
     """Cross-correlation by definition: each output is a window of the input dotted with a filter.
 
     ``y[n, o, p] = b[o] + sum over c in o's group and taps k of x_pad[n, c, p*s + k*d] * w[o, c, k]``
+
+    Examples
+    --------
+    >>> x, w = np.arange(16.).reshape(1, 1, 4, 4), np.ones((1, 1, 3, 3))
+    >>> conv_reference(x, w, None, (1, 1), ((0, 0), (0, 0)), (1, 1), 1).tolist()
+    [[[[45.0, 54.0], [81.0, 90.0]]]]
+    >>> from convscope.ops.conv import conv_forward
+    >>> np.allclose(conv_reference(x, w, None, (2, 2), ((1, 1), (1, 1)), (1, 1), 1),
+    ...             conv_forward(x, w, None, (2, 2), ((1, 1), (1, 1)), (1, 1), 1))
+    True
     """
     xp = np.pad(x, [(0, 0), (0, 0)] + [tuple(p) for p in padding])
     N, C = x.shape[:2]
@@ -48,6 +58,12 @@ def conv_transpose_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     """Transposed conv by definition: each input value scatters a weighted copy of its filters.
 
     Input position ``i`` adds ``x[n, c, i] * w[c, o, k]`` to output position ``i*s + k*d - p``.
+
+    Examples
+    --------
+    >>> x, w = np.array([[[[1., 2.], [3., 4.]]]]), np.ones((1, 1, 2, 2))
+    >>> conv_transpose_reference(x, w, None, (1, 1), (0, 0), (0, 0), (1, 1), 1)[0, 0].tolist()
+    [[1.0, 3.0, 2.0], [4.0, 10.0, 6.0], [3.0, 7.0, 4.0]]
     """
     N, C = x.shape[:2]
     _, Og, *kernel = w.shape
@@ -72,6 +88,18 @@ def convolve_true_2d(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
     ``(image * kernel)[i, j] = sum_{u, v} image[i + u, j + v] * kernel[kh - 1 - u, kw - 1 - v]``.
     CNN layers skip the flip (cross-correlation); for a symmetric kernel the two agree.
+
+    Examples
+    --------
+    A kernel with a single 1 in its top-left corner picks each window's bottom-right element
+    once flipped, where cross-correlation picks the top-left one:
+
+    >>> image, kernel = np.arange(9.).reshape(3, 3), np.array([[1., 0.], [0., 0.]])
+    >>> convolve_true_2d(image, kernel).tolist()
+    [[4.0, 5.0], [7.0, 8.0]]
+    >>> conv_reference(image[None, None], kernel[None, None], None, (1, 1), ((0, 0), (0, 0)),
+    ...                (1, 1), 1)[0, 0].tolist()
+    [[0.0, 1.0], [3.0, 4.0]]
     """
     flipped = kernel[::-1, ::-1]
     kh, kw = kernel.shape

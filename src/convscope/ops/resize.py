@@ -55,7 +55,15 @@ MODES = ("nearest", "linear")
 
 def output_size(spatial: Ints, scale_factor: Sequence[float]) -> tuple[int, ...]:
     """Output sizes for scale factors: ``floor(size * scale)`` per dim, in double precision as
-    PyTorch (``upsample::compute_output_size``); may be zero or negative (the caller rejects it)."""
+    PyTorch (``upsample::compute_output_size``); may be zero or negative (the caller rejects it).
+
+    Examples
+    --------
+    >>> output_size((5, 7), (2.0, 0.5))
+    (10, 3)
+    >>> output_size((10,), (0.29,))                # floor(2.9000000000000004)
+    (2,)
+    """
     return tuple(math.floor(float(n) * float(s)) for n, s in zip(spatial, scale_factor))
 
 
@@ -71,6 +79,16 @@ def source_scale(size: int, out: int, align_corners: bool, scale_factor: float |
         The caller's scale factor; without ``align_corners`` the step is ``1 / scale_factor``
         (computed in double, then rounded to ``dtype``) and otherwise ``size / out``.
     dtype : the precision of the coordinate arithmetic (float32 or float64)
+
+    Examples
+    --------
+    >>> float(source_scale(2, 4, False, None, np.float64))
+    0.5
+    >>> round(float(source_scale(2, 4, True, None, np.float64)), 4)       # (2 - 1) / (4 - 1)
+    0.3333
+    >>> s = source_scale(3, 7, False, 2.5, np.float32)                    # 1 / 2.5 in float32
+    >>> s.dtype, float(s)
+    (dtype('float32'), 0.4000000059604645)
     """
     t = np.dtype(dtype).type
     if align_corners:
@@ -236,6 +254,16 @@ def interpolate_backward(gy: np.ndarray, input_shape: Ints, mode: str, align_cor
     Returns
     -------
     gx : ``input_shape`` array of ``gy``'s dtype
+
+    Examples
+    --------
+    Each input position gets the summed weights of the outputs that read it (see
+    :func:`linear_taps` and :func:`nearest_index`):
+
+    >>> interpolate_backward(np.ones((1, 1, 4)), (1, 1, 2), "linear").tolist()
+    [[[2.0, 2.0]]]
+    >>> interpolate_backward(np.ones((1, 1, 7)), (1, 1, 3), "nearest").tolist()
+    [[[3.0, 2.0, 2.0]]]
     """
     input_shape = tuple(input_shape)
     out = gy.shape[2:]

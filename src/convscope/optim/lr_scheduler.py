@@ -39,6 +39,28 @@ class LRScheduler:
         Each group's ``'initial_lr'``.
     last_epoch : int
         How many times :meth:`step` has run since the initial step (0 after construction).
+
+    Examples
+    --------
+    A subclass computes the rates in :meth:`get_lr`:
+
+    >>> import numpy as np
+    >>> from convscope.nn import Parameter
+    >>> from convscope.optim import SGD
+    >>> class Halve(LRScheduler):
+    ...     def get_lr(self):
+    ...         return [group["lr"] * 0.5 for group in self.optimizer.param_groups]
+    >>> opt = SGD([Parameter(np.zeros(1))], lr=1.0)
+    >>> sched = Halve(opt)
+    >>> sched.last_epoch, sched.base_lrs, sched.get_last_lr()
+    (0, [1.0], [1.0])
+    >>> for epoch in range(3):
+    ...     opt.step()
+    ...     sched.step()
+    >>> sched.last_epoch, sched.get_last_lr(), opt.param_groups[0]["lr"]
+    (3, [0.125], 0.125)
+    >>> sched.state_dict()
+    {'base_lrs': [1.0], 'last_epoch': 3, '_step_count': 4, '_last_lr': [0.125]}
     """
 
     _hyperparameters: tuple[str, ...] = ()

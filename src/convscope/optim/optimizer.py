@@ -99,6 +99,31 @@ class Optimizer:
     ValueError
         If ``params`` is empty, a parameter appears twice, a group names an unknown option, or an
         option is out of range.
+
+    Examples
+    --------
+    A subclass gives the update rule; the base does groups, state and checkpoints:
+
+    >>> import numpy as np
+    >>> from convscope.nn import Parameter
+    >>> class PlainGD(Optimizer):
+    ...     def __init__(self, params, lr=0.1):
+    ...         super().__init__(params, {"lr": lr})
+    ...     def _update(self, param, grad, state, group):
+    ...         param.data -= group["lr"] * grad
+    >>> w, b = Parameter(np.array([1.0, 2.0])), Parameter(np.array([0.0]))
+    >>> opt = PlainGD([{"params": [w]}, {"params": [b], "lr": 1.0}], lr=0.5)
+    >>> [group["lr"] for group in opt.param_groups]
+    [0.5, 1.0]
+    >>> w.grad, b.grad = np.array([1.0, -2.0]), np.array([3.0])
+    >>> opt.step()
+    >>> w.data.tolist(), b.data.tolist()
+    ([0.5, 3.0], [-3.0])
+    >>> opt.zero_grad()
+    >>> w.grad is None
+    True
+    >>> opt.state_dict()
+    {'state': {}, 'param_groups': [{'lr': 0.5, 'params': [0]}, {'lr': 1.0, 'params': [1]}]}
     """
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]):

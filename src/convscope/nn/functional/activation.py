@@ -17,7 +17,16 @@ __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "A
 
 class ActivationFunction(Function):
     """An elementwise activation: ``op(x, **options)`` forward, ``grad(g, saved, **options)``
-    backward, where ``keep`` says what backward reads (the ``'input'`` or the ``'output'``)."""
+    backward, where ``keep`` says what backward reads (the ``'input'`` or the ``'output'``).
+
+    Examples
+    --------
+    >>> from convscope.nn.functional import ActivationFunction, ReluFunction, SigmoidFunction
+    >>> issubclass(SigmoidFunction, ActivationFunction)
+    True
+    >>> ReluFunction.keep, SigmoidFunction.keep   # sigmoid's gradient is y * (1 - y)
+    ('input', 'output')
+    """
 
     op = grad = None
     keep = "input"
@@ -48,16 +57,87 @@ TanhFunction = _activation("tanh", act_ops.tanh, act_ops.tanh_backward, "output"
 SoftmaxFunction = _activation("softmax", act_ops.softmax, act_ops.softmax_backward, "output")
 LogSoftmaxFunction = _activation("log_softmax", act_ops.log_softmax, act_ops.log_softmax_backward, "output")
 
+ReluFunction.__doc__ += """
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import Tensor
+    >>> x = Tensor(np.array([-1., 2.]), requires_grad=True)
+    >>> ReluFunction.apply(x).sum().backward()
+    >>> x.grad.tolist()
+    [0.0, 1.0]
+    """
+LeakyReluFunction.__doc__ += """ Option ``slope``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> LeakyReluFunction.apply(np.array([-1., 2.]), slope=0.1).tolist()
+    [-0.1, 2.0]
+    """
+SigmoidFunction.__doc__ += """
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import Tensor
+    >>> x = Tensor(np.array([0.]), requires_grad=True)
+    >>> SigmoidFunction.apply(x).sum().backward()
+    >>> x.grad.tolist()   # sigmoid'(0) = 0.5 * (1 - 0.5)
+    [0.25]
+    """
+TanhFunction.__doc__ += """
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> TanhFunction.apply(np.array([0., 1.])).round(4).tolist()
+    [0.0, 0.7616]
+    """
+SoftmaxFunction.__doc__ += """ Option ``axis``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> SoftmaxFunction.apply(np.array([[0., np.log(3.)]]), axis=1).round(4).tolist()
+    [[0.25, 0.75]]
+    """
+LogSoftmaxFunction.__doc__ += """ Option ``axis``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> LogSoftmaxFunction.apply(np.array([[0., 0.]]), axis=1).round(4).tolist()
+    [[-0.6931, -0.6931]]
+    """
+
 
 def relu(input, inplace: bool = False):
     """max(input, 0) elementwise. ``inplace`` is accepted for PyTorch compatibility and ignored
-    (convscope never modifies its inputs)."""
+    (convscope never modifies its inputs).
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> F.relu(np.array([-2., -0.5, 0., 3.]))
+    array([0., 0., 0., 3.])
+    >>> F.relu(np.array([-1, 2])).dtype      # integer input becomes float32
+    dtype('float32')
+    """
     x = float_operand(input, "input", "relu")
     return ReluFunction.apply(x)
 
 
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
-    """input where input > 0, else negative_slope * input."""
+    """input where input > 0, else negative_slope * input.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> F.leaky_relu(np.array([-2., 0., 3.]), negative_slope=0.1)
+    array([-0.2,  0. ,  3. ])
+    """
     x = float_operand(input, "input", "leaky_relu")
     if not isinstance(negative_slope, (int, float)) or isinstance(negative_slope, bool):
         raise TypeError(f"leaky_relu: negative_slope expects a float, but got {negative_slope!r}")
@@ -65,12 +145,27 @@ def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
 
 
 def sigmoid(input):
-    """1 / (1 + exp(-input)), computed without overflow."""
+    """1 / (1 + exp(-input)), computed without overflow.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> F.sigmoid(np.array([0., 2., -1000.])).round(4).tolist()
+    [0.5, 0.8808, 0.0]
+    """
     x = float_operand(input, "input", "sigmoid")
     return SigmoidFunction.apply(x)
 
 
 def tanh(input):
+    """Hyperbolic tangent elementwise, in (-1, 1).
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> F.tanh(np.array([0., 1., 100.])).round(4).tolist()
+    [0.0, 0.7616, 1.0]
+    """
     x = float_operand(input, "input", "tanh")
     return TanhFunction.apply(x)
 
@@ -85,14 +180,31 @@ def _check_dim(dim, ndim: int, fn: str) -> int:
 
 
 def softmax(input, dim: int):
-    """exp(x) / sum(exp(x)) along ``dim``, shifted by the max for stability."""
+    """exp(x) / sum(exp(x)) along ``dim``, shifted by the max for stability.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> F.softmax(np.array([[1., 2., 3.], [1000., 1000., 1000.]]), dim=1).round(4).tolist()
+    [[0.09, 0.2447, 0.6652], [0.3333, 0.3333, 0.3333]]
+    """
     x = float_operand(input, "input", "softmax")
     axis = _check_dim(dim, np.ndim(x.data if isinstance(x, Tensor) else x), "softmax")
     return SoftmaxFunction.apply(x, axis=axis)
 
 
 def log_softmax(input, dim: int):
-    """x - logsumexp(x) along ``dim``."""
+    """x - logsumexp(x) along ``dim``.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> logp = F.log_softmax(np.array([[1., 2., 3.]]), dim=-1)
+    >>> logp.round(4).tolist()
+    [[-2.4076, -1.4076, -0.4076]]
+    >>> round(float(np.exp(logp).sum()), 6)
+    1.0
+    """
     x = float_operand(input, "input", "log_softmax")
     axis = _check_dim(dim, np.ndim(x.data if isinstance(x, Tensor) else x), "log_softmax")
     return LogSoftmaxFunction.apply(x, axis=axis)

@@ -19,7 +19,16 @@ _CONV_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 class ConvFunctionBase(Function):
     """A conv-like op of (possibly unbatched) input: casts the operands to one floating dtype,
-    adds the batch axis if missing, and hands the arrays to ``op``/``grad`` (set by subclasses)."""
+    adds the batch axis if missing, and hands the arrays to ``op``/``grad`` (set by subclasses).
+
+    Examples
+    --------
+    >>> from convscope.nn.functional import ConvFunction, ConvFunctionBase, ConvTransposeFunction
+    >>> issubclass(ConvFunction, ConvFunctionBase), issubclass(ConvTransposeFunction, ConvFunctionBase)
+    (True, True)
+    >>> ConvTransposeFunction.option_names      # the order op and grad take the options in
+    ('stride', 'padding', 'output_padding', 'dilation', 'groups')
+    """
 
     op = grad = None
     option_names: tuple[str, ...] = ()          # the order in which ``op`` and ``grad`` take the options
@@ -59,7 +68,18 @@ class ConvFunctionBase(Function):
 
 
 class ConvFunction(ConvFunctionBase):
-    """Options, in order: stride, padding (one (before, after) pair per dim), dilation, groups."""
+    """Options, in order: stride, padding (one (before, after) pair per dim), dilation, groups.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x, w = np.ones((1, 1, 5, 5)), np.ones((2, 1, 3, 3))
+    >>> options = dict(stride=(2, 2), padding=((1, 1), (1, 1)), dilation=(1, 1), groups=1)
+    >>> y = ConvFunction.apply(x, w, None, **options)
+    >>> ConvFunction.describe((x, w, None), options, y)
+    ('conv2d', {'kernel': (3, 3), 'stride': (2, 2), 'padding': ((1, 1), (1, 1)), 'dilation': (1, 1),
+                'groups': 1, 'output_size': (3, 3)})
+    """
 
     name = "conv"
     option_names = ("stride", "padding", "dilation", "groups")
@@ -68,7 +88,15 @@ class ConvFunction(ConvFunctionBase):
 
 
 class ConvTransposeFunction(ConvFunctionBase):
-    """Options, in order: stride, padding, output_padding, dilation, groups."""
+    """Options, in order: stride, padding, output_padding, dilation, groups.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ConvTransposeFunction.apply(np.ones((1, 2)), np.ones((1, 1, 3)), None, stride=(2,), padding=(0,),
+    ...                             output_padding=(0,), dilation=(1,), groups=1)   # unbatched (C, L)
+    array([[1., 1., 2., 1., 1.]])
+    """
 
     name = "conv_transpose"
     option_names = ("stride", "padding", "output_padding", "dilation", "groups")
@@ -306,6 +334,11 @@ _CONV_T_DOC = """{rank}-D transposed convolution, like ``torch.nn.functional.{fn
     Returns
     -------
     (N, out_channels, {onames}), each size ``(size - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1``.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> {example}
     """
 
 
@@ -321,7 +354,18 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return _conv_transposend(3, "conv_transpose3d", input, weight, bias, stride, padding, output_padding, groups, dilation)
 
 
+_CONV_T_EXAMPLES = {
+    # each input value scatters a copy of the kernel, scaled by it; the copies overlap at index 2
+    1: "F.conv_transpose1d(np.array([[[1., 2.]]]), np.array([[[1., 1., 1.]]]), stride=2)\n"
+       "    array([[[1., 1., 3., 2., 2.]]])",
+    2: "F.conv_transpose2d(np.ones((1, 8, 7, 7)), np.ones((8, 4, 2, 2)), stride=2).shape   # 2x upsampling\n"
+       "    (1, 4, 14, 14)",
+    3: "x = np.ones((1, 2, 4, 4, 4))\n"
+       "    >>> F.conv_transpose3d(x, np.ones((2, 1, 3, 3, 3)), stride=2, padding=1, output_padding=1).shape\n"
+       "    (1, 1, 8, 8, 8)",
+}
 for _f, _r, _names, _k, _o in ((conv_transpose1d, 1, "L", "kL", "L_out"),
                                (conv_transpose2d, 2, "H, W", "kH, kW", "H_out, W_out"),
                                (conv_transpose3d, 3, "D, H, W", "kD, kH, kW", "D_out, H_out, W_out")):
-    _f.__doc__ = _CONV_T_DOC.format(rank=_r, fn=_f.__name__, names=_names, knames=_k, onames=_o)
+    _f.__doc__ = _CONV_T_DOC.format(rank=_r, fn=_f.__name__, names=_names, knames=_k, onames=_o,
+                                    example=_CONV_T_EXAMPLES[_r])

@@ -12,7 +12,17 @@ __all__ = ["dropout", "DropoutFunction"]
 
 
 class DropoutFunction(Function):
-    """``x * mask``: dropout with its (scaled) mask drawn by :func:`dropout`."""
+    """``x * mask``: dropout with its (scaled) mask drawn by :func:`dropout`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import Tensor
+    >>> x = Tensor(np.array([1., 2., 3.]), requires_grad=True)
+    >>> DropoutFunction.apply(x, mask=np.array([2., 0., 2.])).sum().backward()
+    >>> x.grad.tolist()       # the gradient goes through the same mask
+    [2.0, 0.0, 2.0]
+    """
 
     name = "dropout"
 
@@ -31,6 +41,15 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
     (inverted dropout, as PyTorch), in training only; identity otherwise.
 
     ``generator`` defaults to convscope's seeded global generator.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> y = F.dropout(np.ones((100, 100)), p=0.2, generator=np.random.default_rng(0))
+    >>> sorted(set(y.ravel().round(4).tolist()))     # survivors are scaled by 1 / (1 - p)
+    [0.0, 1.25]
+    >>> F.dropout(np.ones(3), p=0.2, training=False)
+    array([1., 1., 1.])
     """
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
         raise ValueError(f"dropout: p expects a probability in [0, 1], but got {p!r}")

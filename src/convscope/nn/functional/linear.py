@@ -15,7 +15,16 @@ __all__ = ["linear", "flatten", "LinearFunction"]
 
 
 class LinearFunction(Function):
-    """``x @ w.T + b`` over the last axis, in the operands' common floating dtype."""
+    """``x @ w.T + b`` over the last axis, in the operands' common floating dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x, w = np.ones((4, 3)), np.ones((2, 3))
+    >>> y = LinearFunction.apply(x, w, None)
+    >>> y.shape, LinearFunction.describe((x, w, None), {}, y)
+    ((4, 2), ('linear', {'in_features': 3, 'out_features': 2}))
+    """
 
     name = "linear"
 
@@ -51,6 +60,14 @@ def linear(input, weight, bias=None):
     Returns
     -------
     (*, out_features)
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> F.linear(np.array([[1., 2.]]), np.array([[1., 1.], [1., -1.]]), np.array([0.5, 0.]))
+    array([[ 3.5, -1. ]])
+    >>> F.linear(np.ones((2, 5, 3)), np.ones((4, 3))).shape      # any leading dims
+    (2, 5, 4)
     """
     fn = "linear"
     x, w = as_array(input, "input", fn), as_array(weight, "weight", fn)
@@ -67,7 +84,15 @@ def linear(input, weight, bias=None):
 
 
 def flatten(input, start_dim: int = 1, end_dim: int = -1):
-    """Merge dims ``start_dim..end_dim`` into one (``Flatten``'s default keeps the batch dim)."""
+    """Merge dims ``start_dim..end_dim`` into one (``Flatten``'s default keeps the batch dim).
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> x = np.zeros((2, 3, 4, 5))
+    >>> F.flatten(x).shape, F.flatten(x, 0, 1).shape, F.flatten(x, 0).shape
+    ((2, 60), (6, 4, 5), (120,))
+    """
     fn = "flatten"
     nd = max(np.ndim(input.data if isinstance(input, Tensor) else input), 1)
     dims = []

@@ -13,7 +13,16 @@ __all__ = ["cross_entropy", "nll_loss", "mse_loss", "CrossEntropyFunction", "Nll
 
 
 class CrossEntropyFunction(Function):
-    """Cross-entropy of logits against class indices (:mod:`convscope.ops.loss`)."""
+    """Cross-entropy of logits against class indices (:mod:`convscope.ops.loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss = CrossEntropyFunction.apply(np.zeros((2, 4)), target=np.array([0, 3]), weight=None,
+    ...                                   ignore_index=-100, reduction="mean", label_smoothing=0.0)
+    >>> round(float(loss), 4), round(float(np.log(4)), 4)      # uniform scores: log C
+    (1.3863, 1.3863)
+    """
 
     name = "cross_entropy"
 
@@ -47,6 +56,21 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     weight : (C,), optional per-class weights
     reduction : 'mean' (divided by the summed weight of counted targets), 'sum' or 'none'
     label_smoothing : float in [0, 1]: the target becomes (1 - s) one-hot + s / C uniform
+
+    Returns
+    -------
+    0-d array (or Tensor) for 'mean' and 'sum'; (N,) or (N, *d) for 'none'.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> logits = np.array([[2., 0., 0.], [0., 0., 0.]])
+    >>> round(float(F.cross_entropy(logits, np.array([0, 2]))), 4)
+    0.6691
+    >>> F.cross_entropy(logits, np.array([0, 2]), reduction="none").round(4).tolist()
+    [0.2395, 1.0986]
+    >>> round(float(F.cross_entropy(logits, np.array([0, -100]))), 4)      # ignore_index drops a target
+    0.2395
     """
     fn = "cross_entropy"
     x = float_operand(input, "input", fn)
@@ -78,7 +102,16 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
 
 
 class NllLossFunction(Function):
-    """Negative log-likelihood of log-probabilities (:mod:`convscope.ops.loss`)."""
+    """Negative log-likelihood of log-probabilities (:mod:`convscope.ops.loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> logp = np.log(np.array([[0.5, 0.5], [0.25, 0.75]]))
+    >>> NllLossFunction.apply(logp, target=np.array([0, 1]), weight=None, ignore_index=-100,
+    ...                       reduction="none").round(4).tolist()
+    [0.6931, 0.2877]
+    """
 
     name = "nll_loss"
 
@@ -99,6 +132,16 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
     ``input`` (N, C) or (N, C, *d), ``target`` (N,) or (N, *d) class indices; reductions,
     ``weight`` and ``ignore_index`` as :func:`cross_entropy`. The mean over an empty batch (or
     over only ignored targets) is NaN, as in PyTorch.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> logits = np.array([[2., 0., 0.], [0., 0., 0.]])
+    >>> loss = F.nll_loss(F.log_softmax(logits, dim=1), np.array([0, 2]))
+    >>> round(float(loss), 4)           # the same as F.cross_entropy(logits, target)
+    0.6691
+    >>> float(F.nll_loss(np.zeros((0, 3)), np.zeros(0, dtype=int)))
+    nan
     """
     fn = "nll_loss"
     x = float_operand(input, "input", fn)
@@ -128,7 +171,17 @@ def _raw_array(value):
 
 
 class MseLossFunction(Function):
-    """Mean (or summed) squared error (:mod:`convscope.ops.loss`)."""
+    """Mean (or summed) squared error (:mod:`convscope.ops.loss`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import Tensor
+    >>> x = Tensor(np.array([1., 2.]), requires_grad=True)
+    >>> MseLossFunction.apply(x, np.array([0., 0.]), reduction="mean").backward()
+    >>> x.grad.tolist()                 # 2 * (x - y) / n
+    [1.0, 2.0]
+    """
 
     name = "mse_loss"
 
@@ -146,7 +199,17 @@ class MseLossFunction(Function):
 
 
 def mse_loss(input, target, reduction: str = "mean"):
-    """Mean (or summed) squared error; shapes must match exactly (no silent broadcasting)."""
+    """Mean (or summed) squared error; shapes must match exactly (no silent broadcasting).
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> x, y = np.array([1., 2.]), np.array([0., 0.])
+    >>> float(F.mse_loss(x, y)), float(F.mse_loss(x, y, reduction="sum"))
+    (2.5, 5.0)
+    >>> F.mse_loss(x, y, reduction="none")
+    array([1., 4.])
+    """
     fn = "mse_loss"
     x, t = float_operand(input, "input", fn), float_operand(target, "target", fn)
     _check_reduction(reduction, fn)

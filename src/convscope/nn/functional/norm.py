@@ -13,7 +13,16 @@ __all__ = ["batch_norm", "BatchNormFunction"]
 
 
 class BatchNormFunction(Function):
-    """Batch normalisation over axis 1 (:mod:`convscope.ops.norm`)."""
+    """Batch normalisation over axis 1 (:mod:`convscope.ops.norm`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = BatchNormFunction.apply(np.array([[1.], [3.]]), None, None, running_mean=None, running_var=None,
+    ...                             training=True, momentum=0.1, eps=0.0)
+    >>> y.tolist()
+    [[-1.0], [1.0]]
+    """
 
     name = "batch_norm"
 
@@ -51,6 +60,17 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     In training, normalises with the batch's mean and biased variance and, when running stats are
     given, updates them in place: ``running = (1 - momentum) * running + momentum * batch_stat``
     (the unbiased variance for ``running_var``). In eval, uses the running stats.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> mean, var = np.zeros(1), np.ones(1)
+    >>> F.batch_norm(np.array([[1.], [3.]]), mean, var, training=True).round(4).tolist()
+    [[-1.0], [1.0]]
+    >>> mean.tolist(), var.round(4).tolist()        # updated in place: the batch variance is 2 (unbiased)
+    ([0.2], [1.1])
+    >>> F.batch_norm(np.array([[2.]]), np.array([1.]), np.array([4.]), eps=0.).tolist()   # eval: (2 - 1) / 2
+    [[0.5]]
     """
     fn = "batch_norm"
     x = float_operand(input, "input", fn)

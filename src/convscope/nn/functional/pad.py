@@ -15,7 +15,15 @@ __all__ = ["pad", "PadFunction"]
 
 
 class PadFunction(Function):
-    """Pad with ``pads`` (one (before, after) pair per trailing axis) in ``mode``."""
+    """Pad with ``pads`` (one (before, after) pair per trailing axis) in ``mode``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> PadFunction.apply(np.array([[1., 2.]]), pads=((0, 1), (1, 0)), mode="constant", value=9.)
+    array([[9., 1., 2.],
+           [9., 9., 9.]])
+    """
 
     name = "pad"
 

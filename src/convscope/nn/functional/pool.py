@@ -17,7 +17,20 @@ __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
 
 class PoolFunction(Function):
     """A pooling op of (N, C, *s) or unbatched (C, *s) input, its geometry in its options:
-    adds the batch axis if missing and hands the arrays to the subclass's ``pool``/``unpool``."""
+    adds the batch axis if missing and hands the arrays to the subclass's ``pool``/``unpool``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import Tensor
+    >>> from convscope.autograd import register_op_hook
+    >>> import convscope.nn.functional as F
+    >>> calls = []
+    >>> with register_op_hook(calls.append):
+    ...     y = F.max_pool2d(Tensor(np.zeros((1, 1, 6, 6))), 3, stride=2, padding=1)
+    >>> calls[0].function.__name__, calls[0].name, calls[0].geometry["kernel"], calls[0].geometry["output_size"]
+    ('MaxPoolFunction', 'max_pool2d', (3, 3), (3, 3))
+    """
 
     @classmethod
     def describe(cls, arrays, options, output):
@@ -49,7 +62,16 @@ class PoolFunction(Function):
 
 
 class MaxPoolFunction(PoolFunction):
-    """Max pooling; returns ``(values, indices)``: the flat index of each maximum in its plane."""
+    """Max pooling; returns ``(values, indices)``: the flat index of each maximum in its plane.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> values, indices = MaxPoolFunction.apply(np.array([[1., 5., 2., 4.]]), kernel_size=(2,), stride=(2,),
+    ...                                         padding=(0,), dilation=(1,), ceil_mode=False)
+    >>> values.tolist(), indices.tolist()
+    ([[5.0, 4.0]], [[1, 3]])
+    """
 
     name = "max_pool"
     multiple_outputs = True
@@ -64,7 +86,15 @@ class MaxPoolFunction(PoolFunction):
 
 
 class AvgPoolFunction(PoolFunction):
-    """Average pooling (the divisor rule in :func:`convscope.ops.pool.avg_pool_forward`)."""
+    """Average pooling (the divisor rule in :func:`convscope.ops.pool.avg_pool_forward`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> AvgPoolFunction.apply(np.array([[1., 2., 3., 4.]]), kernel_size=(2,), stride=(2,), padding=(0,),
+    ...                       ceil_mode=False, count_include_pad=True, divisor_override=None).tolist()
+    [[1.5, 3.5]]
+    """
 
     name = "avg_pool"
 
@@ -80,7 +110,14 @@ class AvgPoolFunction(PoolFunction):
 
 
 class AdaptiveAvgPoolFunction(PoolFunction):
-    """Adaptive average pooling into ``output_size`` bins per spatial dim."""
+    """Adaptive average pooling into ``output_size`` bins per spatial dim.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> AdaptiveAvgPoolFunction.apply(np.ones((2, 3, 7, 7)), output_size=(1, 1)).shape
+    (2, 3, 1, 1)
+    """
 
     name = "adaptive_avg_pool"
 
@@ -172,6 +209,15 @@ def _adaptive_avg_poolnd(n, fn, input, output_size):
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over each window of a (N, C, L) or (C, L) input; the 1-D :func:`max_pool2d`.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> x = np.array([[1., 5., 2., 4., 3.]])
+    >>> F.max_pool1d(x, 2), F.max_pool1d(x, 2, ceil_mode=True)   # ceil_mode keeps the partial window
+    (array([[5., 4.]]), array([[5., 4., 3.]]))
+    """
     return _max_poolnd(1, "max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
@@ -187,15 +233,46 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
     A dilated window whose taps all fall in the padding gives ``-inf`` with index -1 and passes
     no gradient (PyTorch reports an index outside the window there and writes its gradient to it).
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> x = np.arange(16.).reshape(1, 1, 4, 4)
+    >>> F.max_pool2d(x, 2).shape
+    (1, 1, 2, 2)
+    >>> values, indices = F.max_pool2d(x, 2, return_indices=True)
+    >>> values[0, 0].tolist(), indices[0, 0].tolist()
+    ([[5.0, 7.0], [13.0, 15.0]], [[5, 7], [13, 15]])
+    >>> F.max_pool2d(np.arange(16, dtype=np.uint8).reshape(1, 4, 4), 2).dtype   # integers kept exactly
+    dtype('uint8')
     """
     return _max_poolnd(2, "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over each window of a (N, C, D, H, W) or (C, D, H, W) input; the 3-D :func:`max_pool2d`.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> x = np.arange(64.).reshape(1, 1, 4, 4, 4)
+    >>> F.max_pool3d(x, 2).shape, float(F.max_pool3d(x, 4).max())
+    ((1, 1, 2, 2, 2), 63.0)
+    """
     return _max_poolnd(3, "max_pool3d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """Mean over each window of a (N, C, L) or (C, L) input; the 1-D :func:`avg_pool2d` (no
+    ``divisor_override``, as in PyTorch).
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> x = np.array([[[1., 2., 3.]]])
+    >>> F.avg_pool1d(x, 2, padding=1), F.avg_pool1d(x, 2, padding=1, count_include_pad=False)
+    (array([[[0.5, 2.5]]]), array([[[1. , 2.5]]]))
+    """
     return _avg_poolnd(1, "avg_pool1d", input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
 
 
@@ -205,6 +282,15 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
     The divisor counts the zero padding when ``count_include_pad`` (never positions past the
     padding that ``ceil_mode`` adds), only real inputs otherwise, or is ``divisor_override``.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> x = np.arange(16.).reshape(1, 1, 4, 4)
+    >>> F.avg_pool2d(x, 2)[0, 0].tolist()
+    [[2.5, 4.5], [10.5, 12.5]]
+    >>> F.avg_pool2d(x, 2, divisor_override=1)[0, 0].tolist()    # window sums
+    [[10.0, 18.0], [42.0, 50.0]]
     """
     return _avg_poolnd(2, "avg_pool2d", input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                        divisor_override)
@@ -212,19 +298,52 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
+    """Mean over each window of a (N, C, D, H, W) or (C, D, H, W) input; the 3-D :func:`avg_pool2d`.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> F.avg_pool3d(np.ones((2, 4, 4, 4)), 2, stride=1).shape     # unbatched (C, D, H, W)
+    (2, 3, 3, 3)
+    """
     return _avg_poolnd(3, "avg_pool3d", input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                        divisor_override)
 
 
 def adaptive_avg_pool1d(input, output_size):
+    """Average into ``output_size`` bins whatever the length; the 1-D :func:`adaptive_avg_pool2d`.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> F.adaptive_avg_pool1d(np.array([[[1., 2., 3., 4., 5.]]]), 2)   # bins [0, 3) and [2, 5) overlap
+    array([[[2., 4.]]])
+    """
     return _adaptive_avg_poolnd(1, "adaptive_avg_pool1d", input, output_size)
 
 
 def adaptive_avg_pool2d(input, output_size):
     """Average into ``output_size`` bins per dim whatever the input size; bin ``i`` of a dim of
-    size ``n`` covers ``[floor(i n / out), ceil((i + 1) n / out))``. ``None`` keeps a dim's size."""
+    size ``n`` covers ``[floor(i n / out), ceil((i + 1) n / out))``. ``None`` keeps a dim's size.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> F.adaptive_avg_pool2d(np.arange(16.).reshape(1, 1, 4, 4), 1).tolist()   # global average pooling
+    [[[[7.5]]]]
+    >>> F.adaptive_avg_pool2d(np.ones((1, 1, 5, 3)), (2, None)).shape
+    (1, 1, 2, 3)
+    """
     return _adaptive_avg_poolnd(2, "adaptive_avg_pool2d", input, output_size)
 
 
 def adaptive_avg_pool3d(input, output_size):
+    """Average into ``output_size`` bins per dim of (N, C, D, H, W); the 3-D :func:`adaptive_avg_pool2d`.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> F.adaptive_avg_pool3d(np.ones((1, 2, 5, 6, 7)), (1, 2, 3)).shape
+    (1, 2, 1, 2, 3)
+    """
     return _adaptive_avg_poolnd(3, "adaptive_avg_pool3d", input, output_size)

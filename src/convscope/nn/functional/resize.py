@@ -19,7 +19,20 @@ _LINEAR_MODE_NAMES = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
 
 class InterpolateFunction(Function):
-    """Resize the spatial dims to ``out`` (:mod:`convscope.ops.resize`)."""
+    """Resize the spatial dims to ``out`` (:mod:`convscope.ops.resize`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import Tensor
+    >>> from convscope.autograd import register_op_hook
+    >>> import convscope.nn.functional as F
+    >>> calls = []
+    >>> with register_op_hook(calls.append):
+    ...     y = F.interpolate(Tensor(np.zeros((1, 1, 2, 3))), scale_factor=2, mode="bilinear")
+    >>> calls[0].function is InterpolateFunction, calls[0].geometry["output_size"], y.shape
+    (True, (4, 6), (1, 1, 4, 6))
+    """
 
     name = "interpolate"
 
