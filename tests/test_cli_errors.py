@@ -99,3 +99,10 @@ def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
 def test_no_command_prints_the_help_and_exits_2(capsys):
     assert cli.main([]) == 2
     assert "usage: convscope" in capsys.readouterr().err
+
+
+def test_main_returns_the_status_of_a_usage_error_instead_of_raising(capsys):
+    assert cli.main(["shape", "--input", "x", "--kernel", "3"]) == 2
+    assert capsys.readouterr().err == ("convscope shape: argument --input: expects a positive integer, but got 'x' "
+                                       "(see convscope shape --help)\n")
+    assert cli.main(["--version"]) == 0

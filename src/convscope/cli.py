@@ -559,7 +559,10 @@ def main(argv: list[str] | None = None) -> int:
     2
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:                       # --help, --version, or a usage error told in one line
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
