@@ -206,3 +206,31 @@ def test_a_module_without_geometry_attributes_shows_its_ops_geometry():
     s = summary(nn.Sequential(nn.Conv2d(1, 2, 3), Pool(), Conv()), (1, 16, 16))
     assert [r.geometry_text for r in s] == ["3/1/0/1/1", "3/2/1/1/-", "3/2/1x0/1/1"]
     assert s[2].macs == 4 * 4 * 3 * 18 and s[2].params == 72
+
+
+def test_the_module_that_ran_an_unknown_op_shows_its_macs_as_unknown_not_zero():
+    import numpy as np
+
+    import convscope
+    import convscope.nn as nn
+    from convscope.autograd import Function
+
+    class Cube(Function):
+        name = "cube"
+
+        @staticmethod
+        def forward(ctx, x):
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    class Cubed(nn.Module):
+        def forward(self, x):
+            return Cube.apply(x)
+
+    table = str(convscope.summary(nn.Sequential(nn.Conv2d(1, 2, 3), Cubed()), (1, 6, 6)))
+    rows = [line.split() for line in table.splitlines() if line.startswith("1 ")]
+    assert [row[1:4] for row in rows] == [["unknown", "op", "cube"], ["Cubed", "-", "1x2x4x4"]]
+    assert rows[0][-4] == "?" and rows[1][-4] == "?", table          # never a silent 0

@@ -272,11 +272,17 @@ class Summary:
     def __str__(self) -> str:
         header = ("Layer", "Type", "k/s/p/d/g", "Output shape", "Params", "MACs", "RF", "Jump", "Start")
         rows = [header]
+        holds_unknown = {r.name for r in self.layers if r.unknown_op}   # a module that ran an unknown op
+
+        def macs_text(r) -> str:
+            if r.unknown_op or (r.name in holds_unknown and not r.macs):
+                return "?"
+            return f"{r.macs:,}" + ("+?" if r.name in holds_unknown else "")
+
         for r in self.layers:
             params = f"{r.params:,}" + (" (again)" if r.call_index and r.params else "")
             rows.append((r.name or "(model)", r.type, r.geometry_text,
-                         "-" if r.output_shape is None else _x(r.output_shape), params,
-                         "?" if r.unknown_op else f"{r.macs:,}",
+                         "-" if r.output_shape is None else _x(r.output_shape), params, macs_text(r),
                          _rf_text(r), "-" if r.jump is None else _compact(r.jump),
                          "-" if r.start is None else _compact(r.start)))
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
