@@ -19,6 +19,7 @@ import json
 
 import numpy as np
 
+from .._validation import check_bool
 from .idx import decode_idx
 
 __all__ = ["BUNDLED_NAMES", "MANIFEST", "balanced_indices", "bundled_manifest", "read_bundled"]
@@ -119,8 +120,7 @@ def read_bundled(name: str, train: bool) -> tuple[np.ndarray, np.ndarray]:
     """
     if not isinstance(name, str) or name not in BUNDLED_NAMES:
         raise ValueError(f"load_bundled: name expects one of {', '.join(map(repr, BUNDLED_NAMES))}, but got {name!r}")
-    if not isinstance(train, (bool, np.bool_)):
-        raise TypeError(f"load_bundled: train expects a bool, but got {train!r} ({type(train).__name__})")
+    check_bool(train, "train", "load_bundled")
     split = "train" if train else "test"
     manifest = bundled_manifest()
     try:

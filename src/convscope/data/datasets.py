@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validation import check_bool
 from .bundled import BUNDLED_NAMES, read_bundled
 from .download import check_mirrors, download_file, file_md5
 from .idx import read_idx
@@ -162,8 +163,7 @@ class MNIST:
                  verify: bool = False, timeout: float = 30.0):
         fn = type(self).__name__
         for flag, value in (("train", train), ("download", download), ("verify", verify)):
-            if not isinstance(value, (bool, np.bool_)):
-                raise TypeError(f"{fn}: {flag} expects a bool, but got {value!r} ({type(value).__name__})")
+            check_bool(value, flag, fn)
         if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
             raise TypeError(f"{fn}: timeout expects a positive number of seconds, but got {timeout!r}")
         if not timeout > 0:

@@ -29,7 +29,7 @@ from typing import BinaryIO
 import numpy as np
 
 from .._files import atomic_write
-from .._validation import check_int
+from .._validation import check_bool, check_int
 
 __all__ = ["read_idx", "write_idx", "IDX_DTYPES", "MAX_IDX_BYTES"]
 
@@ -306,8 +306,7 @@ def write_idx(path: str | os.PathLike, array, compress: bool = True) -> Path:
     True
     """
     path = _as_path(path, "write_idx")
-    if not isinstance(compress, (bool, np.bool_)):
-        raise TypeError(f"write_idx: compress expects a bool, but got {compress!r} ({type(compress).__name__})")
+    check_bool(compress, "compress", "write_idx")
     data = encode_idx(array)
     if compress:
         buffer = io.BytesIO()

@@ -8,15 +8,9 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .. import random as _random
-from .._validation import check_int
+from .._validation import check_bool, check_int
 
 __all__ = ["DataLoader"]
-
-
-def _check_bool(value, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"DataLoader: {name} expects a bool, but got {value!r} ({type(value).__name__})")
-    return bool(value)
 
 
 def _as_batch_images(images: np.ndarray) -> np.ndarray:
@@ -109,8 +103,8 @@ class DataLoader:
                             f"but got {type(dataset).__name__}")
         self.dataset = dataset
         self.batch_size = check_int(batch_size, "batch_size", "DataLoader", minimum=1)
-        self.shuffle = _check_bool(shuffle, "shuffle")
-        self.drop_last = _check_bool(drop_last, "drop_last")
+        self.shuffle = check_bool(shuffle, "shuffle", "DataLoader")
+        self.drop_last = check_bool(drop_last, "drop_last", "DataLoader")
         if seed is None:
             seed = int(_random.get_generator().integers(2**63))
         self.seed = check_int(seed, "seed", "DataLoader", minimum=0)

@@ -28,7 +28,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import random as _random
-from .._validation import check_padding_mode, to_tuple
+from .._validation import check_generator, check_padding_mode, to_tuple
 from ..ops.pad import MODES, pad
 
 __all__ = ["Compose", "Normalize", "RandomCrop", "RandomHorizontalFlip"]
@@ -48,9 +48,7 @@ def _check_batch(images, fn: str, ndim: int | None = None, min_ndim: int = 2) ->
 def _generator(rng, fn: str) -> np.random.Generator:
     if rng is None:
         return _random.get_generator()
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"{fn}: rng expects a numpy.random.Generator or None, but got {type(rng).__name__}")
-    return rng
+    return check_generator(rng, "rng", fn)
 
 
 class Normalize:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_float_array
+from .._validation import as_float_array, check_choice
 
 __all__ = ["to_display", "auto_method", "gradient", "luminance", "DISPLAY_METHODS", "GRADIENT_KINDS"]
 
@@ -197,8 +197,7 @@ def gradient(image, kind: str = "sobel", *, boundary: str = "reflect") -> tuple[
     (1.0, 90.0)
     """
     fn = "gradient"
-    if kind not in GRADIENT_KINDS:
-        raise ValueError(f"{fn}: kind expects one of {', '.join(map(repr, GRADIENT_KINDS))}, but got {kind!r}")
+    check_choice(kind, "kind", fn, GRADIENT_KINDS)
     from . import kernels
     from .convolve import apply
 

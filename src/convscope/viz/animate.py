@@ -262,8 +262,7 @@ def _construction(axis: _Axis, stride: int, padding: int, output_padding: int, e
 
 def _plan(fn: str, input_size, kernel_size, stride, padding, dilation, transposed, output_padding) -> _Plan:
     """Check the arguments and lay out the convolution (raises as :func:`animate_convolution`)."""
-    if not isinstance(transposed, bool):
-        raise TypeError(f"{fn}: transposed expects a bool, but got {transposed!r} ({type(transposed).__name__})")
+    V.check_bool(transposed, "transposed", fn)
     size = _pair(input_size, "input_size", fn, 1)
     kernel = _pair(kernel_size, "kernel_size", fn, 1)
     stride = _pair(stride, "stride", fn, 1)
