@@ -39,9 +39,14 @@ _global_backward_pre_hooks: "OrderedDict[int, Any]" = OrderedDict()
 _global_backward_hooks: "OrderedDict[int, Any]" = OrderedDict()
 
 
-def _check_hook(hook, fn: str) -> None:
+def _add_hook(table: "OrderedDict[int, Any]", hook, fn: str) -> RemovableHandle:
+    """Store a callable ``hook`` in ``table`` under a new handle (the one registration for the
+    global hooks here and the per-module ones of :class:`Module`)."""
     if not callable(hook):
         raise TypeError(f"{fn}: hook expects a callable, but got {type(hook).__name__}")
+    handle = RemovableHandle(table)
+    table[handle.id] = hook
+    return handle
 
 
 def register_module_forward_pre_hook(hook) -> RemovableHandle:
@@ -79,10 +84,7 @@ def register_module_forward_pre_hook(hook) -> RemovableHandle:
     >>> called
     ['Sequential', 'Linear', 'ReLU']
     """
-    _check_hook(hook, "register_module_forward_pre_hook")
-    handle = RemovableHandle(_global_forward_pre_hooks)
-    _global_forward_pre_hooks[handle.id] = hook
-    return handle
+    return _add_hook(_global_forward_pre_hooks, hook, "register_module_forward_pre_hook")
 
 
 def register_module_forward_hook(hook) -> RemovableHandle:
@@ -120,10 +122,7 @@ def register_module_forward_hook(hook) -> RemovableHandle:
     >>> shapes
     [('Conv2d', (1, 2, 3, 3)), ('ReLU', (1, 2, 3, 3)), ('Flatten', (1, 18)), ('Sequential', (1, 18))]
     """
-    _check_hook(hook, "register_module_forward_hook")
-    handle = RemovableHandle(_global_forward_hooks)
-    _global_forward_hooks[handle.id] = hook
-    return handle
+    return _add_hook(_global_forward_hooks, hook, "register_module_forward_hook")
 
 
 def register_module_full_backward_pre_hook(hook) -> RemovableHandle:
@@ -158,10 +157,7 @@ def register_module_full_backward_pre_hook(hook) -> RemovableHandle:
     >>> seen
     ['Sequential', 'ReLU', 'Linear']
     """
-    _check_hook(hook, "register_module_full_backward_pre_hook")
-    handle = RemovableHandle(_global_backward_pre_hooks)
-    _global_backward_pre_hooks[handle.id] = hook
-    return handle
+    return _add_hook(_global_backward_pre_hooks, hook, "register_module_full_backward_pre_hook")
 
 
 def register_module_full_backward_hook(hook) -> RemovableHandle:
@@ -196,10 +192,7 @@ def register_module_full_backward_hook(hook) -> RemovableHandle:
     >>> seen
     ['ReLU', 'Linear', 'Sequential']
     """
-    _check_hook(hook, "register_module_full_backward_hook")
-    handle = RemovableHandle(_global_backward_hooks)
-    _global_backward_hooks[handle.id] = hook
-    return handle
+    return _add_hook(_global_backward_hooks, hook, "register_module_full_backward_hook")
 
 
 # --------------------------------------------------------------------------- backward hooks

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _validation as V
 from ..autograd import Tensor, is_grad_enabled
-from .hooks import (RemovableHandle, _BackwardHooks, _check_hook, _global_backward_hooks, _global_backward_pre_hooks,
+from .hooks import (RemovableHandle, _BackwardHooks, _add_hook, _global_backward_hooks, _global_backward_pre_hooks,
                     _global_forward_hooks, _global_forward_pre_hooks, register_module_forward_hook,
                     register_module_forward_pre_hook, register_module_full_backward_hook,
                     register_module_full_backward_pre_hook)
@@ -157,13 +157,9 @@ class Module:
         return output
 
     def _add_hook(self, table_name: str, hook, fn: str) -> RemovableHandle:
-        _check_hook(hook, fn)
         if table_name not in self.__dict__:             # a subclass that skipped super().__init__()
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before registering hooks")
-        table = self.__dict__[table_name]
-        handle = RemovableHandle(table)
-        table[handle.id] = hook
-        return handle
+        return _add_hook(self.__dict__[table_name], hook, fn)
 
     def register_forward_hook(self, hook) -> RemovableHandle:
         """Call ``hook(module, args, output)`` after every forward of this module.
