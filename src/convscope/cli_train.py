@@ -80,11 +80,17 @@ def _check_out(out: Path) -> None:
         raise UserError(f"--out expects a {'writable ' if what == 'is not writable' else ''}folder, but {where} {what}")
 
 
-def _record(args) -> dict:
-    """The arguments that define the run, as stored in its checkpoints."""
+def _data_root(args) -> str | None:
+    """The folder of IDX files the run reads: --data-dir, else $CONVSCOPE_DATA; None for the
+    bundled subset."""
     import os
 
-    source = "bundled" if args.bundled or not (args.data_dir or os.environ.get("CONVSCOPE_DATA")) else "files"
+    return None if args.bundled else (args.data_dir or os.environ.get("CONVSCOPE_DATA") or None)
+
+
+def _record(args) -> dict:
+    """The arguments that define the run, as stored in its checkpoints."""
+    source = "bundled" if _data_root(args) is None else "files"
     return {"model": args.model, "dataset": args.dataset, "source": source, "optimizer": args.optimizer,
             "lr": args.lr, "momentum": args.momentum if args.optimizer == "sgd" else None,
             "weight_decay": args.weight_decay, "cosine": bool(args.cosine), "augment": bool(args.augment),
@@ -127,13 +133,11 @@ def _show(value) -> str:
 
 def _datasets(args):
     """(train, test, where) for --dataset, from --data-dir, $CONVSCOPE_DATA or the bundled subset."""
-    import os
-
     from . import data
 
     cls = data.MNIST if args.dataset == "mnist" else data.FashionMNIST
-    root = args.data_dir or os.environ.get("CONVSCOPE_DATA")
-    if args.bundled or not root:
+    root = _data_root(args)
+    if root is None:
         return cls.bundled(train=True), cls.bundled(train=False), "the subset bundled with convscope"
     if not Path(root).is_dir():
         flag = "--data-dir" if args.data_dir else "$CONVSCOPE_DATA"
