@@ -559,3 +559,247 @@ def release_scratch() -> None:
     0
     """
     _scratch.__dict__.pop("pool", None)
+
+
+# --------------------------------------------------------------------------- conv algorithms
+
+#: The convolution engine's algorithms (:mod:`convscope.ops.algorithms`); ``"auto"`` lets the
+#: cost model choose per call.
+ALGORITHMS = ("auto", "gemm", "pointwise", "direct", "winograd", "fft", "separable")
+
+_ALGORITHM = "auto"
+_COMPILED = True                   # use the numba kernels when numba is installed
+_AUTOTUNE = False
+_record = threading.local()
+
+
+def _check_algorithm(fn: str, name) -> str:
+    if not isinstance(name, str) or name not in ALGORITHMS:
+        raise ValueError(f"{fn}: name expects one of {', '.join(map(repr, ALGORITHMS))}, but got {name!r}")
+    return name
+
+
+def get_algorithm() -> str:
+    """The convolution algorithm the engine is told to use: ``"auto"`` (the default) or a name
+    from :data:`ALGORITHMS`.
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> backend.get_algorithm()
+    'auto'
+    """
+    return _ALGORITHM
+
+
+def set_algorithm(name: str) -> None:
+    """Force one convolution algorithm for every conv pass, or ``"auto"`` for the cost model's choice.
+
+    A forced algorithm runs wherever it applies (Winograd only on 3x3 stride-1 kernels, for
+    instance); elsewhere the cost model chooses among the others, and
+    :func:`last_algorithm` says which one ran.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not one of :data:`ALGORITHMS`.
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> backend.set_algorithm("fft")
+    >>> backend.get_algorithm()
+    'fft'
+    >>> backend.set_algorithm("auto")
+    >>> backend.set_algorithm("magic")
+    Traceback (most recent call last):
+        ...
+    ValueError: set_algorithm: name expects one of 'auto', 'gemm', 'pointwise', 'direct', 'winograd', 'fft', 'separable', but got 'magic'
+    """
+    global _ALGORITHM
+    _ALGORITHM = _check_algorithm("set_algorithm", name)
+
+
+@contextlib.contextmanager
+def algorithm(name: str) -> Iterator[None]:
+    """Temporarily force a convolution algorithm: ``with backend.algorithm("winograd"): ...``.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> from convscope import backend
+    >>> x, w = np.ones((1, 2, 8, 8)), np.ones((3, 2, 3, 3))
+    >>> with backend.algorithm("fft"):
+    ...     y = F.conv2d(x, w)
+    >>> backend.last_algorithm()
+    'fft'
+    """
+    old = get_algorithm()
+    set_algorithm(name)
+    try:
+        yield
+    finally:
+        set_algorithm(old)
+
+
+def last_algorithm() -> str | None:
+    """The algorithm of this thread's most recent convolution pass (None before the first).
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> from convscope import backend
+    >>> _ = F.conv2d(np.ones((1, 4, 8, 8)), np.ones((2, 4, 1, 1)))
+    >>> backend.last_algorithm()
+    'pointwise'
+    """
+    return _record.__dict__.get("last")
+
+
+@contextlib.contextmanager
+def algorithm_log() -> Iterator[list]:
+    """Collect ``(op, pass, algorithm)`` for every convolution pass run inside the block.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> from convscope import backend
+    >>> with backend.algorithm_log() as log:
+    ...     _ = F.conv2d(np.ones((1, 4, 8, 8)), np.ones((2, 4, 1, 1)))
+    >>> log
+    [('conv2d', 'forward', 'pointwise')]
+    """
+    logs = _record.__dict__.setdefault("logs", [])
+    log: list = []
+    logs.append(log)
+    try:
+        yield log
+    finally:
+        logs.remove(log)
+
+
+def record_algorithm(op: str, kind: str, name: str) -> None:
+    """Called by the engine for each pass it runs (see :func:`last_algorithm`).
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> with backend.algorithm_log() as log:
+    ...     backend.record_algorithm("conv2d", "forward", "gemm")
+    >>> log, backend.last_algorithm()
+    ([('conv2d', 'forward', 'gemm')], 'gemm')
+    """
+    _record.last = name
+    for log in _record.__dict__.get("logs", ()):
+        log.append((op, kind, name))
+
+
+def get_compiled() -> bool:
+    """Whether the engine uses its numba-compiled kernels when numba is installed (default True).
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> backend.get_compiled()
+    True
+    """
+    return _COMPILED
+
+
+def set_compiled(flag: bool) -> None:
+    """Use (True) or leave (False) the numba kernels; False runs the pure-NumPy paths.
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> backend.set_compiled(False)
+    >>> backend.compiled_available()
+    False
+    >>> backend.set_compiled(True)
+    """
+    global _COMPILED
+    if not isinstance(flag, (bool, np.bool_)):
+        raise TypeError(f"set_compiled: flag expects True or False, but got {flag!r}")
+    _COMPILED = bool(flag)
+
+
+@contextlib.contextmanager
+def compiled(flag: bool) -> Iterator[None]:
+    """Temporarily use or leave the numba kernels: ``with backend.compiled(False): ...``.
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> with backend.compiled(False):
+    ...     backend.compiled_available()
+    False
+    """
+    old = get_compiled()
+    set_compiled(flag)
+    try:
+        yield
+    finally:
+        set_compiled(old)
+
+
+_NUMBA: bool | None = None
+
+
+def numba_installed() -> bool:
+    """Whether numba can be imported (the ``fast`` extra: ``pip install convscope[fast]``).
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> backend.numba_installed() in (True, False)
+    True
+    """
+    global _NUMBA
+    if _NUMBA is None:
+        try:
+            import numba  # noqa: F401
+            _NUMBA = True
+        except Exception:              # an installed but broken numba counts as absent
+            _NUMBA = False
+    return _NUMBA
+
+
+def compiled_available() -> bool:
+    """True when the numba kernels will run: numba is installed and :func:`get_compiled` is True.
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> backend.compiled_available() == (backend.numba_installed() and backend.get_compiled())
+    True
+    """
+    return _COMPILED and numba_installed()
+
+
+def get_autotune() -> bool:
+    """Whether the engine times the candidate algorithms on the first call of each shape and
+    keeps the fastest (default False: the cost model decides alone).
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> backend.get_autotune()
+    False
+    """
+    return _AUTOTUNE
+
+
+def set_autotune(flag: bool) -> None:
+    """Turn the quick autotune on or off (its choices are cached per shape for the process).
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> backend.set_autotune(True); backend.get_autotune()
+    True
+    >>> backend.set_autotune(False)
+    """
+    global _AUTOTUNE
+    if not isinstance(flag, (bool, np.bool_)):
+        raise TypeError(f"set_autotune: flag expects True or False, but got {flag!r}")
+    _AUTOTUNE = bool(flag)

@@ -9,6 +9,9 @@ import convscope
 import convscope.nn.functional as F
 from tests._reference import assert_close, check_gradients, compare_with_grads, torch
 
+# Each parity case runs with every conv algorithm forced in turn (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("each_conv_algorithm")
+
 TF = torch.nn.functional
 DTYPES = st.sampled_from([np.float64, np.float32])
 SHAPES = st.lists(st.integers(1, 5), min_size=1, max_size=4).map(tuple)

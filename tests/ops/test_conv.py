@@ -9,6 +9,9 @@ from hypothesis import strategies as st
 from convscope.ops import conv as C
 from convscope.ops.reference import conv_reference, conv_transpose_reference
 
+# Each parity case runs with every conv algorithm forced in turn (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("each_conv_algorithm")
+
 
 @st.composite
 def geometry(draw):

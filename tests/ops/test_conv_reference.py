@@ -7,7 +7,11 @@ from hypothesis import strategies as st
 
 from convscope import backend
 from convscope.ops import conv as C
+from convscope.ops.algorithms import gemm
 from convscope.ops import reference as R
+
+# Each parity case runs with every conv algorithm forced in turn (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("each_conv_algorithm")
 
 
 @st.composite
@@ -76,9 +80,9 @@ def test_chunked_workspace_gives_the_same_result(workspace, rng, monkeypatch):
     args = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1)
     full = C.conv_forward(x, w, None, *args), C.conv_backward(gy, x, w, *args)
     sizes = []
-    real_unfold = C._unfold
-    monkeypatch.setattr(C, "_unfold", lambda *a: sizes.append((out := real_unfold(*a)).nbytes) or out)
-    with backend.workspace(workspace):
+    real_unfold = gemm._unfold
+    monkeypatch.setattr(gemm, "_unfold", lambda *a: sizes.append((out := real_unfold(*a)).nbytes) or out)
+    with backend.workspace(workspace), backend.algorithm("gemm"):
         chunked = C.conv_forward(x, w, None, *args), C.conv_backward(gy, x, w, *args)
     assert len(sizes) > 2 and max(sizes) <= workspace
     np.testing.assert_allclose(chunked[0], full[0], rtol=1e-5, atol=1e-5)

@@ -1,3 +1,4 @@
+import pytest
 """Property-based parity with PyTorch: forward and every gradient, over ranks, shapes and options.
 
 Hypothesis draws rank (1-3), batch (or unbatched), channels, groups, kernel sizes, stride,
@@ -12,6 +13,9 @@ from hypothesis import strategies as st
 
 import convscope.nn.functional as F
 from tests._reference import compare_with_grads, torch
+
+# Each parity case runs with every conv algorithm forced in turn (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("each_conv_algorithm")
 
 CS_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 CS_CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}

@@ -5,6 +5,9 @@ import pytest
 import convscope.nn.functional as F
 from tests._reference import check_gradients
 
+# Each parity case runs with every conv algorithm forced in turn (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("each_conv_algorithm")
+
 CONV_CASES = [
     (F.conv1d, (2, 4, 9), (6, 2, 3), dict(stride=2, padding=1, dilation=2, groups=2)),
     (F.conv1d, (3, 7), (2, 3, 4), dict(padding="same", padding_mode="reflect")),

@@ -23,6 +23,7 @@ import convscope
 import convscope.nn.functional as F
 from convscope import backend, errors
 from convscope.ops import conv as C
+from convscope.ops.algorithms import gemm
 from tests._reference import torch
 
 PT_CONV = {1: torch.nn.functional.conv1d, 2: torch.nn.functional.conv2d, 3: torch.nn.functional.conv3d}
@@ -146,18 +147,18 @@ def cols_cost(n, sizes):
 ])
 def test_blocks_cover_the_output_once_within_the_target(target, out, first_region):
     with backend.chunk_target(target):
-        blocks = list(C._blocks(2, out, cols_cost))
+        blocks = list(gemm._blocks(2, out, cols_cost))
         cover = np.zeros((2,) + out, dtype=int)
         for samples, region in blocks:
             cover[(samples,) + region] += 1
-            assert cols_cost(samples.stop - samples.start, C._sizes(region))[0] <= max(target, 100)
+            assert cols_cost(samples.stop - samples.start, gemm._sizes(region))[0] <= max(target, 100)
     assert (cover == 1).all()
     assert blocks[0][1] == first_region
 
 
 def test_blocks_are_balanced():
     with backend.chunk_target(30 * 100 * 60):           # 100 rows, at most 60 a block: 50 + 50
-        assert [r[0] for _, r in C._blocks(1, (100, 30), cols_cost)] == [slice(0, 50), slice(50, 100)]
+        assert [r[0] for _, r in gemm._blocks(1, (100, 30), cols_cost)] == [slice(0, 50), slice(50, 100)]
 
 
 # --------------------------------------------------------------------------- the bound, measured

@@ -1,0 +1,167 @@
+"""What every convolution algorithm shares: the problem description and result allocation.
+
+The engine's contract (see :mod:`convscope.ops.algorithms`) has three passes, each a pure
+function of arrays with zero padding given as numbers (never a padded copy from the caller):
+
+``forward(x, w, padding, stride, dilation, groups, out, op, what)``
+    ``x (N, C, *spatial)``, ``w (O, C / groups, *kernel)``, ``padding`` one ``(before, after)``
+    pair per dim, ``out`` the output's spatial shape; returns ``y (N, O, *out)``, no bias.
+``input_grad(gy, w, extent, offset, stride, dilation, groups, op, what)``
+    The adjoint of ``forward`` in ``x``: ``w^T gy`` placed back onto the zero-padded input and
+    cropped to the positions ``offset + [0, extent)`` per dim; returns ``(N, C, *extent)``. With
+    ``offset`` = the padding before and ``extent`` = the input's shape it is a conv's input
+    gradient; with ``offset`` = a transposed conv's padding it is that conv's forward.
+``weight_grad(x, gy, weight_shape, padding, stride, dilation, groups, op)``
+    The adjoint in ``w``: returns ``(O, C / groups, *kernel)``.
+
+Every result is allocated through :func:`alloc`, which checks it against the memory limit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ... import backend
+
+Ints = Sequence[int]
+Pairs = Sequence[tuple[int, int]]
+
+PASSES = ("forward", "input_grad", "weight_grad")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One pass of one convolution, as the algorithms and the cost model see it.
+
+    ``spatial`` is the input's spatial shape (for ``input_grad``: the extent of the result),
+    ``out`` the output's (``gy``'s), ``padding`` the zero padding before and after per dim
+    (for ``input_grad``: ``offset`` before, and after whatever the window range leaves).
+
+    Examples
+    --------
+    >>> p = Problem("forward", 64, 6, 16, (14, 14), (10, 10), (5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1, "float32")
+    >>> p.macs, p.depthwise, p.rank
+    (15360000, False, 2)
+    """
+
+    kind: str
+    n: int
+    c: int
+    o: int
+    spatial: tuple[int, ...]
+    out: tuple[int, ...]
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[tuple[int, int], ...]
+    dilation: tuple[int, ...]
+    groups: int
+    dtype: str
+
+    @property
+    def rank(self) -> int:
+        return len(self.kernel)
+
+    @property
+    def taps(self) -> int:
+        return math.prod(self.kernel)
+
+    @property
+    def cg(self) -> int:
+        """Input channels per group."""
+        return self.c // self.groups
+
+    @property
+    def og(self) -> int:
+        """Output channels per group."""
+        return self.o // self.groups
+
+    @property
+    def macs(self) -> int:
+        """Multiply-adds of the pass (the same for all three)."""
+        return self.n * self.o * math.prod(self.out) * self.cg * self.taps
+
+    @property
+    def depthwise(self) -> bool:
+        """One input channel per group (and more than one group)."""
+        return self.cg == 1 and self.groups > 1
+
+    @property
+    def unit_stride(self) -> bool:
+        return all(s == 1 for s in self.stride)
+
+    @property
+    def undilated(self) -> bool:
+        return all(d == 1 for d in self.dilation)
+
+    @property
+    def padded(self) -> bool:
+        return any(lo or hi for lo, hi in self.padding)
+
+
+def problem(kind: str, x_shape: Ints, o: int, kernel: Ints, out: Ints, stride: Ints, padding: Pairs,
+            dilation: Ints, groups: int, dtype) -> Problem:
+    """A :class:`Problem` from shapes (``x_shape`` the input's, or for ``input_grad`` the result's)."""
+    return Problem(kind, int(x_shape[0]), int(x_shape[1]), int(o), tuple(int(s) for s in x_shape[2:]),
+                   tuple(int(s) for s in out), tuple(int(k) for k in kernel), tuple(int(s) for s in stride),
+                   tuple((int(lo), int(hi)) for lo, hi in padding), tuple(int(d) for d in dilation),
+                   int(groups), np.dtype(dtype).name)
+
+
+def alloc(op: str, what: str, shape: tuple[int, ...], dtype, zero: bool = False) -> np.ndarray:
+    """A result array, after checking it against the memory limit."""
+    backend.check_allocation(op, shape, dtype, what)
+    return np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
+
+
+def window_range(out: Ints, kernel: Ints, stride: Ints, dilation: Ints) -> tuple[int, ...]:
+    """Padded-input positions the windows of an output of shape ``out`` cover, per dim:
+    ``(m - 1) * s + d * (k - 1) + 1``."""
+    return tuple((m - 1) * s + d * (k - 1) + 1 for m, k, s, d in zip(out, kernel, stride, dilation))
+
+
+def input_grad_padding(extent: Ints, offset: Ints, out: Ints, kernel: Ints, stride: Ints,
+                       dilation: Ints) -> tuple[tuple[int, int], ...]:
+    """The ``(before, after)`` padding an ``input_grad`` pass implies: ``offset`` before, and after
+    what the windows cover beyond ``offset + extent`` (negative when the extent reaches past the
+    windows, as a transposed conv's ``output_padding`` does)."""
+    covered = window_range(out, kernel, stride, dilation)
+    return tuple((int(off), int(cov - off - ext)) for off, cov, ext in zip(offset, covered, extent))
+
+
+def crop_into(full: np.ndarray, extent: Ints, offset: Ints, op: str, what: str) -> np.ndarray:
+    """``full[..., offset : offset + extent]`` per spatial dim, as a new array; positions beyond
+    ``full`` (a transposed conv's output padding) are zeros."""
+    spatial = full.shape[2:]
+    if all(off == 0 and ext == s for off, ext, s in zip(offset, extent, spatial)):
+        return full
+    result = alloc(op, what, full.shape[:2] + tuple(extent), full.dtype, zero=True)
+    src, dst = [], []
+    for off, ext, s in zip(offset, extent, spatial):
+        stop = min(off + ext, s)
+        src.append(slice(off, stop))
+        dst.append(slice(0, max(0, stop - off)))
+    result[(slice(None), slice(None)) + tuple(dst)] = full[(slice(None), slice(None)) + tuple(src)]
+    return result
+
+
+def pad_input(x: np.ndarray, padding: Pairs, op: str, slot: str = "conv.padded") -> np.ndarray:
+    """``x`` zero-padded by ``padding`` (negative = cropped), in a scratch buffer; ``x`` itself
+    when there is nothing to pad."""
+    if all(lo == 0 and hi == 0 for lo, hi in padding):
+        return x
+    shape = x.shape[:2] + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], padding))
+    xp = backend.scratch(slot, shape, x.dtype, op=op)
+    src, dst = [], []
+    for s, (lo, hi) in zip(x.shape[2:], padding):
+        src.append(slice(max(0, -lo), s - max(0, -hi)))
+        dst.append(slice(max(0, lo), max(0, lo) + s - max(0, -lo) - max(0, -hi)))
+    every = [slice(None)] * xp.ndim
+    for axis, d in enumerate(dst, start=2):                      # zero the borders only
+        xp[tuple(every[:axis] + [slice(0, d.start)] + every[axis + 1:])] = 0
+        xp[tuple(every[:axis] + [slice(d.stop, None)] + every[axis + 1:])] = 0
+    xp[(slice(None), slice(None)) + tuple(dst)] = x[(slice(None), slice(None)) + tuple(src)]
+    return xp

@@ -1,0 +1,186 @@
+"""Direct convolution: shift-and-add over the kernel taps, for depthwise and few channels per group.
+
+``y[n, o] = sum_{c, t} w[o, c, t] * x_pad[n, c, t * d + p * s]``: one pass per (channel, tap)
+that adds a scaled, shifted view of the input to the output, with no unfolded copy at all. That
+is the right shape when a group has few input channels (depthwise: one), where im2col would
+make ``groups`` tiny matrix products; it costs ``C/groups * prod(kernel)`` passes, so the cost
+model leaves it to small groups.
+
+Two implementations of the same arithmetic:
+
+- with numba installed (the ``fast`` extra) and :func:`convscope.backend.get_compiled` True, a
+  2-D problem runs compiled loops (:mod:`._numba_kernels`) on
+  :func:`convscope.backend.get_num_threads` threads;
+- otherwise (any rank, or without numba) NumPy passes over views of the padded input, split
+  over the samples on the backend's thread pool (NumPy releases the GIL in each pass).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ... import backend
+from ._common import Problem, alloc, crop_into, pad_input, window_range
+
+NAME = "direct"
+#: Multiply-adds per ns of the compiled loops (2 threads; ~2 for stride 1, less when strided)
+#: and of the NumPy passes; per-pass overhead of the NumPy path.
+MACS_PER_NS_COMPILED = 4.0
+MACS_PER_NS_NUMPY = 0.6
+NS_PASS = 3000.0
+MAX_CHANNELS_PER_GROUP = 64
+
+
+def _compiled(p: Problem) -> bool:
+    return p.rank == 2 and backend.compiled_available()
+
+
+def supports(p: Problem) -> str | None:
+    if _padded_bytes(p) > backend.get_workspace_bytes():
+        return "one padded sample within the workspace bound"
+    if p.cg > MAX_CHANNELS_PER_GROUP and not _compiled(p):
+        return f"at most {MAX_CHANNELS_PER_GROUP} input channels per group"
+    return None
+
+
+def cost(p: Problem) -> float:
+    if _compiled(p):
+        rate = MACS_PER_NS_COMPILED / (1 if p.unit_stride else 2)
+        return p.macs / rate + 20000.0
+    passes = p.cg * p.taps * (p.og if p.kind == "input_grad" else 1)
+    return p.macs / MACS_PER_NS_NUMPY + NS_PASS * passes * max(1, p.n // 8)
+
+
+def _kernels():
+    from . import _numba_kernels as K
+    K.set_threads(backend.get_num_threads())
+    return K
+
+
+def _tap_view(xp: np.ndarray, tap, out, stride, dilation) -> np.ndarray:
+    """The input positions ``tap * d + p * s`` (p < out) of every sample and channel: a view."""
+    return xp[(slice(None), slice(None)) + tuple(slice(t * d, t * d + (m - 1) * s + 1, s)
+                                                  for t, m, s, d in zip(tap, out, stride, dilation))]
+
+
+# --------------------------------------------------------------------------- passes
+
+def _padded_bytes(p: Problem) -> int:
+    """Bytes of one sample's zero-padded input (or padded input-gradient buffer)."""
+    covered = window_range(p.out, p.kernel, p.stride, p.dilation)
+    sizes = (max(c, s + lo + max(hi, 0)) for c, s, (lo, hi) in zip(covered, p.spatial, p.padding))
+    return p.c * math.prod(sizes) * np.dtype(p.dtype).itemsize
+
+
+def _chunks(n: int, per_sample: int) -> list[slice]:
+    """Samples in chunks whose padded pieces fit the workspace bound."""
+    step = max(1, backend.get_workspace_bytes() // max(per_sample, 1))
+    return [slice(i, min(n, i + step)) for i in range(0, n, step)]
+
+
+def _padded_piece(x, samples, padding, op):
+    """Samples ``samples`` of ``x`` zero-padded, C-contiguous (a scratch buffer or a view of x)."""
+    piece = pad_input(x[samples], padding, op, slot="direct.padded")
+    return piece if piece.flags.c_contiguous else np.ascontiguousarray(piece)
+
+
+def forward(x, w, padding, stride, dilation, groups, out, op, what="output"):
+    N, C = x.shape[:2]
+    O, Cg, kernel = w.shape[0], w.shape[1], w.shape[2:]
+    out = tuple(out)
+    y = alloc(op, what, (N, O) + out, x.dtype)
+    compiled = len(kernel) == 2 and backend.compiled_available()
+    K = _kernels() if compiled else None
+    w = np.ascontiguousarray(w)
+    Og = O // groups
+    wg = w.reshape((groups, Og, Cg) + tuple(kernel))
+    per = C * math.prod(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], padding)) * x.itemsize
+    for samples in _chunks(N, per):
+        xp = _padded_piece(x, samples, padding, op)
+        yc = y[samples]
+        if compiled:
+            K.run("forward2d", stride[1], xp, w, yc, stride[0], stride[1], dilation[0], dilation[1], groups)
+            continue
+        n = samples.stop - samples.start
+        yg = yc.reshape((n, groups, Og) + out)
+        first = True
+        for cl in range(Cg):
+            for tap in np.ndindex(*kernel):
+                view = _tap_view(xp, tap, out, stride, dilation).reshape((n, groups, Cg) + out)[:, :, cl, None]
+                scale = wg[(slice(None), slice(None), cl) + tap].reshape((1, groups, Og) + (1,) * len(out))
+                if first:
+                    np.multiply(view, scale, out=yg)
+                    first = False
+                else:
+                    yg += view * scale
+    return y
+
+
+def input_grad(gy, w, extent, offset, stride, dilation, groups, op, what):
+    N, O = gy.shape[:2]
+    Cg, kernel = w.shape[1], w.shape[2:]
+    C = Cg * groups
+    out = gy.shape[2:]
+    covered = window_range(out, kernel, stride, dilation)
+    full = tuple(max(c, off + e) for c, off, e in zip(covered, offset, extent))
+    gx = alloc(op, what, (N, C) + tuple(extent), gy.dtype)
+    compiled = len(kernel) == 2 and backend.compiled_available()
+    K = _kernels() if compiled else None
+    w = np.ascontiguousarray(w)
+    gy = np.ascontiguousarray(gy)
+    Og = O // groups
+    wg = w.reshape((groups, Og, Cg) + tuple(kernel))
+    crop = (slice(None), slice(None)) + tuple(slice(off, off + e) for off, e in zip(offset, extent))
+    for samples in _chunks(N, C * math.prod(full) * gy.itemsize):
+        n = samples.stop - samples.start
+        gxp = backend.scratch("direct.padded", (n, C) + full, gy.dtype, op=op)
+        gyc = gy[samples]
+        if not compiled:
+            gxp[...] = 0
+        if compiled:
+            K.run("input_grad2d", stride[1], gyc, w, gxp, stride[0], stride[1], dilation[0], dilation[1], groups)
+        else:
+            gyg = gyc.reshape((n, groups, Og) + tuple(out))
+            for cl in range(Cg):
+                for tap in np.ndindex(*kernel):
+                    view = _tap_view(gxp, tap, out, stride, dilation).reshape((n, groups, Cg) + tuple(out))[:, :, cl]
+                    scale = wg[(slice(None), slice(None), cl) + tap].reshape((1, groups, Og) + (1,) * len(out))
+                    if Og == 1:
+                        view += gyg[:, :, 0] * scale[:, :, 0]
+                    else:
+                        view += (gyg * scale).sum(axis=2)
+        gx[samples] = gxp[crop]
+    return gx
+
+
+def weight_grad(x, gy, weight_shape, padding, stride, dilation, groups, op):
+    N, O = gy.shape[:2]
+    C = x.shape[1]
+    Cg, kernel = weight_shape[1], tuple(weight_shape[2:])
+    out = gy.shape[2:]
+    gw = alloc(op, "weight gradient", tuple(weight_shape), x.dtype, zero=True)
+    compiled = len(kernel) == 2 and backend.compiled_available()
+    K = _kernels() if compiled else None
+    gy = np.ascontiguousarray(gy)
+    Og = O // groups
+    gwg = gw.reshape((groups, Og, Cg) + kernel)
+    per = C * math.prod(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], padding)) * x.itemsize
+    part = np.empty_like(gw) if compiled else None
+    for samples in _chunks(N, per):
+        n = samples.stop - samples.start
+        xp = _padded_piece(x, samples, padding, op)
+        gyc = gy[samples]
+        if compiled:
+            K.run("weight_grad2d", stride[1], xp, gyc, part, stride[0], stride[1], dilation[0], dilation[1], groups)
+            gw += part
+            continue
+        gyg = gyc.reshape((n, groups, Og, math.prod(out)))
+        for cl in range(Cg):
+            for tap in np.ndindex(*kernel):
+                view = _tap_view(xp, tap, out, stride, dilation).reshape((n, groups, Cg) + tuple(out))[:, :, cl]
+                cols = view.reshape(n, groups, 1, -1) if view.flags.c_contiguous else \
+                    np.ascontiguousarray(view).reshape(n, groups, 1, -1)
+                gwg[(slice(None), slice(None), cl) + tap] += np.einsum("ngkp,ngop->go", cols, gyg)
+    return gw
