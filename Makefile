@@ -30,8 +30,10 @@ test: $(VENV)/.test
 	@bash scripts/ensure_chromium.sh
 	$(PY) -m pytest -q
 
+# The whole performance table (conv suite, training steps, image filters) against PyTorch,
+# OpenCV and SciPy, measured interleaved in one run; also written as JSON to benchmarks/runs/.
 bench: $(VENV)/.test
-	$(PY) benchmarks/conv.py
+	$(PY) benchmarks/bench.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis demo-report

@@ -170,48 +170,6 @@ def weight_grad2d_strided(xp, gy, gw, sh, sw, dh, dw, groups):   # pragma: no co
                 gw[o, cl, u, v] = acc[u, v]
 
 
-@numba.njit(**_OPTS)
-def im2col2d(xb, cols, sh, sw, dh, dw):                 # pragma: no cover - compiled
-    """``cols (C, KH, KW, n, Ho, Wo)`` = the windows of ``xb (n, C, H, W)``, one row per thread task."""
-    C, KH, KW, n, Ho, Wo = cols.shape
-    for t in prange(C * KH * KW):
-        c = t // (KH * KW)
-        u = (t // KW) % KH
-        v = t % KW
-        for s in range(n):
-            for i in range(Ho):
-                src = xb[s, c, i * sh + u * dh, v * dw:v * dw + (Wo - 1) * sw + 1:sw]
-                dst = cols[c, u, v, s, i]
-                for j in range(Wo):
-                    dst[j] = src[j]
-
-
-@numba.njit(**_OPTS)
-def col2im2d(cols, dst, r0, c0, sh, sw, dh, dw):          # pragma: no cover - compiled
-    """``dst (C, n, Eh, Ew) +=`` each column of ``cols (C, KH, KW, n, Ho, Wo)`` at its window;
-    output row ``i`` of tap ``u`` lands on ``r0 + i * sh + u * dh`` (``c0`` likewise for columns),
-    and what falls outside ``dst`` (cropped padding) is dropped. One channel per thread task."""
-    C, KH, KW, n, Ho, Wo = cols.shape
-    Eh, Ew = dst.shape[2], dst.shape[3]
-    for c in prange(C):
-        for u in range(KH):
-            for v in range(KW):
-                q0 = c0 + v * dw
-                j0 = 0 if q0 >= 0 else (-q0 + sw - 1) // sw
-                j1 = Wo if q0 + (Wo - 1) * sw < Ew else (Ew - 1 - q0) // sw + 1
-                if j1 <= j0:
-                    continue
-                for s in range(n):
-                    for i in range(Ho):
-                        r = r0 + i * sh + u * dh
-                        if r < 0 or r >= Eh:
-                            continue
-                        drow = dst[c, s, r, q0 + j0 * sw:q0 + (j1 - 1) * sw + 1:sw]
-                        crow = cols[c, u, v, s, i, j0:j1]
-                        for j in range(j1 - j0):
-                            drow[j] += crow[j]
-
-
 def run(name: str, sw: int, *args) -> None:
     """Call kernel ``name`` (``forward2d``, ``input_grad2d``, ``weight_grad2d``), its strided
     variant when the column stride ``sw`` is not 1."""

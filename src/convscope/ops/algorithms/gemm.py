@@ -12,6 +12,9 @@ One block of output positions at a time:
    gathered output gradient (``O`` a position) and, where it reads zero padding, its piece of
    padded input. Only the minimal unit, one output position, may exceed the bound, when
    ``C * prod(kernel) + O`` alone passes it (130 000 float64 values for the smallest bound).
+   The unfold and fold stay NumPy copies on the calling thread: numba-compiled parallel
+   versions measured no faster single-threaded, and 3-6x slower with two threads, because
+   OpenBLAS's workers spin for a while after each product and took the second core.
 2. **Padding per block.** A block of output rows ``[r0, r1)`` reads the padded-input rows
    ``[r0 * s, (r1 - 1) * s + d * (k - 1) + 1)``; where those lie inside ``x`` they are a view
    of it, else they are copied into a zero-bordered scratch piece. The whole padded input is
@@ -47,12 +50,6 @@ Region = tuple[slice, ...]
 MACS_PER_NS = 50.0
 NS_UNFOLD = 0.25
 NS_CALL = 4000.0
-
-
-def _kernels():
-    from . import _numba_kernels as K
-    K.set_threads(backend.get_num_threads())
-    return K
 
 
 def supports(p: Problem) -> str | None:
@@ -200,10 +197,6 @@ def _unfold(xp: np.ndarray, kernel: Ints, stride: Ints, dilation: Ints, out: Int
     """
     n, c = xp.shape[:2]
     k = len(kernel)
-    if k == 2 and backend.compiled_available():
-        cols = backend.scratch("conv.cols", (c,) + tuple(kernel) + (n,) + tuple(out), xp.dtype)
-        _kernels().im2col2d(xp, cols, stride[0], stride[1], dilation[0], dilation[1])
-        return cols.reshape(c * math.prod(kernel), n * math.prod(out))
     view = _windows(xp, kernel, stride, dilation, out)
     # (n, C, *K, *O) -> (C, *K, n, *O): rows are (channel, tap), columns are (sample, position).
     view = view.transpose((1,) + tuple(range(2, 2 + k)) + (0,) + tuple(range(2 + k, 2 + 2 * k)))
@@ -311,12 +304,6 @@ def input_grad(gy: np.ndarray, w: np.ndarray, extent: Ints, offset: Ints, stride
         gyc = _gathered(gy, samples, region, groups)
         cols = np.matmul(wt, gyc, out=backend.scratch("conv.cols", (groups, wt.shape[1], gyc.shape[2]),
                                                       gy.dtype, op=op))
-        if len(kernel) == 2 and backend.compiled_available():
-            n = samples.stop - samples.start
-            _kernels().col2im2d(cols.reshape((C,) + tuple(kernel) + (n,) + _sizes(region)), gx[samples].swapaxes(0, 1),
-                                region[0].start * stride[0] - offset[0], region[1].start * stride[1] - offset[1],
-                                stride[0], stride[1], dilation[0], dilation[1])
-            continue
         if region != whole:
             plan = _fold_plan(kernel, stride, dilation, region, extent, offset)
         elif whole_plan is None:
