@@ -33,6 +33,11 @@ Memory limit
     ``MemoryError``) before allocating, rather than being killed by the operating system. The
     limit is per array, not a total: two arrays just under it can together exceed memory.
 
+Threads
+    :func:`get_num_threads` threads run convscope's own parallel loops: the numba kernels, and
+    :func:`parallel_for`, a process-wide pool for blocks that release the GIL (NumPy passes,
+    BLAS calls, FFTs; :func:`split` cuts a range into shares).
+
 Examples
 --------
 >>> from convscope import backend
@@ -803,3 +808,107 @@ def set_autotune(flag: bool) -> None:
     if not isinstance(flag, (bool, np.bool_)):
         raise TypeError(f"set_autotune: flag expects True or False, but got {flag!r}")
     _AUTOTUNE = bool(flag)
+
+
+# --------------------------------------------------------------------------- parallel loops
+
+#: Work (output values) from which :func:`parallel_for` spreads blocks over threads; below it
+#: a thread's start-up and hand-over cost more than they save. Measured on image filters
+#: (2-core EPYC, float32): blocks of a 256 x 256 image took about as long on two threads as on one.
+PARALLEL_MIN_WORK = 256 * 256
+_POOL_PREFIX = "convscope-pool"
+
+_pool = None                                  # concurrent.futures.ThreadPoolExecutor, made on first use
+_pool_pid = 0                                 # a forked child needs a pool of its own
+_pool_lock = threading.Lock()
+
+
+def parallel_workers(work: int) -> int:
+    """How many threads :func:`parallel_for` runs ``work`` output values on: all of
+    :func:`get_num_threads` from :data:`PARALLEL_MIN_WORK` on, else the calling thread alone.
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> backend.parallel_workers(100)
+    1
+    >>> backend.parallel_workers(10**8) == backend.get_num_threads()
+    True
+    """
+    return get_num_threads() if work >= PARALLEL_MIN_WORK else 1
+
+
+def _run_blocks(fn, blocks) -> None:
+    for block in blocks:
+        fn(block)
+
+
+def parallel_for(fn, blocks, work: int | None = None) -> None:
+    """Call ``fn(block)`` for every block, in contiguous shares over :func:`get_num_threads` threads.
+
+    For loops whose blocks release the GIL (NumPy passes, BLAS calls, FFTs): the calling thread
+    takes the first share and a process-wide pool of ``get_num_threads() - 1`` threads the
+    others; the call returns when every block is done and re-raises the first error. Each thread
+    has its own :func:`scratch` buffers. A loop started from inside a pool thread runs inline
+    (a worker never waits on its own pool).
+
+    Parameters
+    ----------
+    fn : callable
+        Called with one block; its return value is ignored. Blocks must not write to the same
+        memory.
+    blocks : sequence
+        Anything ``fn`` takes, e.g. the slices of :func:`split`.
+    work : int, optional
+        Output values the blocks compute together: with fewer than :data:`PARALLEL_MIN_WORK`
+        the loop runs on the calling thread (see :func:`parallel_workers`). Default: always
+        parallel.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import backend
+    >>> x = np.arange(10.0)
+    >>> y = np.empty_like(x)
+    >>> backend.parallel_for(lambda part: np.multiply(x[part], 2, out=y[part]), backend.split(10, 3))
+    >>> y.tolist()
+    [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 18.0]
+    """
+    global _pool, _pool_pid
+    blocks = list(blocks)
+    n = min(get_num_threads() if work is None else parallel_workers(work), len(blocks))
+    if n <= 1 or threading.current_thread().name.startswith(_POOL_PREFIX):
+        _run_blocks(fn, blocks)
+        return
+    import concurrent.futures
+
+    with _pool_lock:
+        if _pool is None or _pool._max_workers < n - 1 or _pool_pid != os.getpid():
+            if _pool is not None and _pool_pid == os.getpid():
+                _pool.shutdown(wait=False)
+            _pool = concurrent.futures.ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix=_POOL_PREFIX)
+            _pool_pid = os.getpid()
+        pool = _pool
+    size = -(-len(blocks) // n)
+    shares = [blocks[i:i + size] for i in range(0, len(blocks), size)]
+    futures = [pool.submit(_run_blocks, fn, share) for share in shares[1:]]
+    try:
+        _run_blocks(fn, shares[0])                   # the calling thread takes the first share
+    finally:
+        for future in futures:
+            future.result()
+
+
+def split(n: int, parts: int) -> list[slice]:
+    """``range(n)`` cut into at most ``parts`` contiguous slices of equal length (the last shorter).
+
+    Examples
+    --------
+    >>> from convscope import backend
+    >>> backend.split(10, 3)
+    [slice(0, 4, None), slice(4, 8, None), slice(8, 10, None)]
+    >>> backend.split(2, 8)
+    [slice(0, 1, None), slice(1, 2, None)]
+    """
+    step = -(-n // max(1, min(parts, n))) if n > 0 else 1
+    return [slice(i, min(n, i + step)) for i in range(0, n, step)]

@@ -65,3 +65,14 @@ def test_pad_does_not_modify_its_input():
 def test_pad_rejects_bad_arguments(pad, mode, match):
     with pytest.raises((ValueError, TypeError), match=match):
         F.pad(np.zeros((2, 3)), pad, mode=mode)
+
+
+@pytest.mark.parametrize("n, before, after", [(4, 2, 2), (1, 3, 2), (3, 7, 5), (5, 0, 4)])
+def test_symmetric_mode_matches_numpy(n, before, after):
+    """'symmetric' (the edge repeated: SciPy's 'symm', cv2.BORDER_REFLECT) for pads of any length."""
+    from convscope.ops import pad as P
+    x = np.arange(float(n)) + 1
+    want = np.pad(x, (before, after), mode="symmetric")
+    np.testing.assert_array_equal(x[P.source_index("symmetric", n, before, after)], want)
+    np.testing.assert_array_equal(P.pad(x, [(before, after)], "symmetric"), want)
+    assert "symmetric" not in P.MODES                      # not a PyTorch mode

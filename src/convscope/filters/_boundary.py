@@ -1,19 +1,22 @@
-"""Boundary handling of the image-filter engine: padding planes with a boundary mode, once.
+"""Boundary handling of the filter adapters: padding images into planes with a boundary mode, once.
 
 The image is padded straight into a contiguous stack of planes ``(M, Hp, Wp)`` in the compute
-dtype (:func:`_pad_planes`); :class:`_Padded` describes such planes lazily, so that a vertical
-Toeplitz product can read the unpadded image in place and pad only the rows it needs.
+dtype (:func:`_pad_planes`), which the engine (:mod:`convscope.ops.algorithms`) then correlates
+'valid' with zero padding. The boundary modes are those of :func:`convscope.ops.pad.source_index`
+under the filters' names.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import backend
-from ..ops.pad import source_index as _pad_source_index
-from ._threads import _for_each, _split
+from ..ops.pad import source_index
+
+#: The filters' boundary names -> :func:`convscope.ops.pad.source_index`'s modes ('fill' is the
+#: constant fill value).
+_PAD_MODES = {"reflect": "reflect", "symm": "symmetric", "replicate": "replicate", "wrap": "circular"}
+
 
 def _source_index(boundary: str, n: int, before: int, after: int) -> np.ndarray:
     """For each position of an axis padded by ``(before, after)``, the index it copies.
@@ -22,10 +25,7 @@ def _source_index(boundary: str, n: int, before: int, after: int) -> np.ndarray:
     mirrors with it (``b a | a b c d | d c``), ``replicate`` repeats the edge and ``wrap`` is
     periodic; all of them for pads of any length (the pattern repeats).
     """
-    if boundary == "symm":
-        i = np.mod(np.arange(-before, n + after), 2 * n)
-        return np.where(i < n, i, 2 * n - 1 - i)
-    return _pad_source_index({"wrap": "circular"}.get(boundary, boundary), n, before, after)
+    return source_index(_PAD_MODES[boundary], n, before, after)
 
 
 def _pad_planes(src: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]], boundary: str,
@@ -45,7 +45,7 @@ def _pad_planes(src: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]], 
     def band(r):
         out[..., top + r.start:top + r.stop, cols] = src[..., r, :]
 
-    _for_each(_split(h, 4 * backend.get_num_threads()), band, out.size)
+    backend.parallel_for(band, backend.split(h, 4 * backend.get_num_threads()), out.size)
     if boundary == "fill":
         value = dtype.type(fillvalue)
         out[..., :top, :] = value
@@ -62,54 +62,3 @@ def _pad_planes(src: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]], 
         out[..., :left] = out[..., index[:left]]
         out[..., left + w:] = out[..., index[left + w:]]
     return out
-
-
-class _Padded:
-    """Planes to filter and how they extend: ``src (..., H, W)`` (any dtype and strides) padded
-    by ``pads`` with ``boundary``, as ``M = prod(...)`` planes ``(M, Hp, Wp)`` of ``dtype``.
-
-    :meth:`planes` pads them all once (a copy of the image); the vertical Toeplitz product can
-    instead read the image in place (:meth:`rows`) and pad only the few rows and columns it
-    needs (:func:`_vertical_gemm_padded`).
-    """
-
-    def __init__(self, src: np.ndarray, pads, boundary: str, fillvalue, dtype: np.dtype):
-        self.src, self.pads, self.boundary, self.fillvalue, self.dtype = src, pads, boundary, fillvalue, dtype
-        (top, bottom), (left, right) = pads
-        *lead, h, w = src.shape
-        self.shape = (math.prod(lead), h + top + bottom, w + left + right)
-        self._planes = None
-
-    @classmethod
-    def of(cls, planes: np.ndarray) -> "_Padded":
-        """Planes that are already padded."""
-        padded = cls(planes, ((0, 0), (0, 0)), "fill", 0.0, planes.dtype)
-        padded._planes = np.ascontiguousarray(planes).reshape(padded.shape)
-        return padded
-
-    def planes(self) -> np.ndarray:
-        """The padded planes, C-contiguous (scratch memory: never returned to a caller)."""
-        if self._planes is None:
-            self._planes = _pad_planes(self.src, self.pads, self.boundary, self.fillvalue,
-                                       self.dtype).reshape(self.shape)
-        return self._planes
-
-    def rows(self) -> np.ndarray | None:
-        """The unpadded planes ``(M, H, W)`` read in place, or None when they would need a copy
-        (another dtype, strided rows, or batch axes that do not merge)."""
-        src = self.src
-        if (self._planes is not None or src.dtype != self.dtype or src.strides[-1] != src.itemsize
-                or sum(n > 1 for n in src.shape[:-2]) > 1):
-            return None
-        return src.reshape(-1, *src.shape[-2:])
-
-
-def _is_finite(x: np.ndarray) -> bool:
-    """Whether every value of ``x`` is finite: its largest and smallest values are (two fast
-    reductions over the caller's array, cheaper than a sum or over a padded view)."""
-    if x.dtype.kind in "biu":
-        return True
-    if x.dtype.kind == "c":
-        return _is_finite(x.real) and _is_finite(x.imag)
-    return math.isfinite(float(x.max())) and math.isfinite(float(x.min()))
-

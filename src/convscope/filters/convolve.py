@@ -11,53 +11,50 @@ Two front ends share one engine:
   and CNN layers) of grayscale ``(H, W)``, colour ``(H, W, C)`` or batched ``(N, H, W, C)``
   images of any real dtype, with five boundary modes, per-channel or summed channels, a stride.
 
-How the engine works (its parts: :mod:`._boundary` pads; :mod:`._taps`, :mod:`._toeplitz`,
-:mod:`._fft` and :mod:`.separable` compute; :mod:`._threads` runs them; :mod:`._tuning` holds the
-measured cost model). The image is padded once with the boundary mode, straight into a
-contiguous stack of planes ``(M, Hp, Wp)`` in the compute dtype (one plane per image and
-channel; a vertical Toeplitz product instead reads a float image in place and pads only the
-border rows it needs), and every algorithm computes the 'valid' cross-correlation of each
-plane::
+How it works: these functions are adapters over the convolution engine,
+:mod:`convscope.ops.algorithms`, which also runs the CNN layers. The adapter does what is
+particular to images and to SciPy: it checks the arguments, picks the compute dtype, turns a
+convolution into a cross-correlation (the kernel flipped, or conjugated for ``correlate2d``),
+maps the mode and boundary onto padding and pads the image once with the boundary mode
+(:mod:`._boundary`, by :func:`convscope.ops.pad.source_index`), straight into a contiguous
+stack of planes ``(M, Hp, Wp)`` in the compute dtype (one plane per image and channel), and
+hands the engine one single-kernel problem, planes ``(M, 1, Hp, Wp)`` and kernel
+``(1, 1, P, Q)`` with no further padding::
 
-    out[m, i, j] = sum_{u, v} planes[m, i + u, j + v] * kernel[u, v]
+    out[m, i, j] = sum_{u, v} planes[m, i * sh + u, j * sw + v] * kernel[u, v]
 
-keeping every s-th row and column for a stride. Three algorithms; ``method='auto'`` estimates
-the time of each with a cost model measured on this engine and runs the cheapest
-(:func:`choose_method` tells which):
+then restores the layout. ``method='auto'`` lets the engine's cost model choose the algorithm
+(:func:`choose_method` tells which); ``'direct'``, ``'separable'`` and ``'fft'`` force one
+(:func:`convscope.backend.algorithm`), as does a forced backend setting under ``'auto'``. For
+images the engine's algorithms are (see each module):
 
-``'separable'``
+``'separable'`` (:mod:`convscope.ops.algorithms.separable`)
     For a kernel of numerical rank 1 (``kernel = outer(column, row)``, see
     :func:`separable_factors`; Sobel, Gaussian, box): a vertical pass with ``column`` and a
-    horizontal pass with ``row``, ``P + Q`` instead of ``P * Q`` multiply-adds per pixel. Each
-    pass goes either tap by tap (below) or as a matrix product with a banded Toeplitz matrix,
-    which hands the arithmetic to BLAS: 8 output rows are ``T (8, P + 7) @ rows (P + 7, Wp)``,
-    ``P + 7`` multiply-adds per pixel at BLAS speed, about the same time for 3 taps as for 31.
-    (So a box gets no running sums: they would save little at these sizes, and cumulative sums
-    in float32 lose accuracy along a long row.)
-``'direct'``
-    The 2-D kernel, either tap by tap or column by column, each kernel column one vertical
-    Toeplitz product over the planes shifted by its offset.
-``'fft'``
-    ``numpy.fft`` transforms (real-input for real data) of each plane and of the flipped
-    kernel, zero-padded to a fast length ``2^a 3^b 5^c`` no shorter than the padded plane, so
-    that the circular product is exact on the 'valid' region. Float32 planes are transformed in
-    float32; the rounding error is about ``1e-7 * log2(size)`` of ``max|x| * sum|kernel|``.
+    horizontal pass with ``row``, ``P + Q`` instead of ``P * Q`` multiply-adds per pixel; with
+    numba both passes fused per row, else NumPy passes tap by tap or banded Toeplitz products
+    (BLAS).
+``'direct'`` (:mod:`convscope.ops.algorithms.direct`)
+    The 2-D kernel tap by tap: numba loops over blocks of output rows, else NumPy passes over
+    the flat planes (:mod:`convscope.ops.algorithms._taps`) or one vertical Toeplitz product
+    per kernel column (:mod:`convscope.ops.algorithms._toeplitz`).
+``'fft'`` (:mod:`convscope.ops.algorithms._planes_fft`)
+    ``numpy.fft`` transforms of each plane and of the flipped kernel at a fast length
+    ``2^a 3^b 5^c``; float32 planes in float32, the rounding error about
+    ``1e-7 * log2(size)`` of ``max|x| * sum|kernel|``.
 
-Tap by tap means one NumPy pass per tap over the planes seen as one flat array (a shift by
-``(u, v)`` is a shift by ``u * Wp + v`` of the flat index), in cache-sized blocks; symmetric
-and antisymmetric pairs of taps share a multiplication, taps of weight +-1 need none, and a box
-is additions only. The blocks, the Toeplitz products and the FFT's rows and columns run on a
-pool of threads (``$CONVSCOPE_NUM_THREADS``, else ``$OMP_NUM_THREADS``, else the CPUs): NumPy
-and BLAS release the GIL, and each product is cut small enough for BLAS to compute on the
-calling thread, since OpenBLAS's own threads stall on a busy machine (see ``_tuning.BLAS_SMALL``).
+and under a forced backend setting also ``gemm``, ``winograd`` or ``pointwise``. Their measured
+constants are in :mod:`convscope.ops.algorithms._planes_tuning`; the threads are
+:func:`convscope.backend.get_num_threads` (numba's, and :func:`convscope.backend.parallel_for`).
 
-The methods agree to float rounding (tested: 1e-10 in float64, 1e-4 in float32, relative to the
-largest output), with one difference in kind: an image holding NaN or inf. Tap by tap, a
-non-finite pixel spoils exactly the outputs whose window covers it (zero taps included, as
-``0 * NaN`` is NaN); a Toeplitz product multiplies it by the band's zeros and a Fourier
-transform mixes it into every output, spreading it further. So the engine checks the data and
-keeps non-finite images to the tap-by-tap passes; forcing ``method='fft'`` on such an image
-gives NaN over the whole plane.
+The algorithms agree to float rounding (tested: 1e-10 in float64, 1e-4 in float32, relative to
+the largest output; the parity tests run with each one forced), with one difference in kind:
+an image or kernel holding NaN or inf. Tap by tap, a non-finite pixel spoils exactly the outputs
+whose window covers it (zero taps included, as ``0 * NaN`` is NaN); a Toeplitz product
+multiplies it by the band's zeros and a Fourier or Winograd transform mixes it into outputs
+further away. So the adapter checks the image and the engine keeps non-finite data to the
+algorithms that multiply tap by tap (direct, separable, gemm); forcing ``method='fft'`` on such
+an image runs one of those instead.
 
 References
 ----------
@@ -76,15 +73,14 @@ from typing import Any
 
 import numpy as np
 
+import contextlib
+
 from .. import backend
 from .._validation import as_real_array, check_choice, check_float_dtype, to_tuple
-from . import _tuning as T
-from ._boundary import _is_finite, _pad_planes, _Padded
-from ._fft import _fft, _fft_cost
-from ._taps import _direct_taps, _finish, _schedule, _schedule_passes, _taps_cost
-from ._toeplitz import _direct_gemm, _gemm_ok, _vgemm_cost
-from ._threads import _speedup
-from .separable import _factors, _rank_rtol, _separable, _separable_plan, separable_factors
+from ..ops import algorithms
+from ..ops.algorithms._common import all_finite
+from ..ops.algorithms.separable import _factors, _rank_rtol, separable_factors
+from ._boundary import _pad_planes
 
 __all__ = [
     "convolve2d",
@@ -161,25 +157,27 @@ def _apply_dtype(image: np.ndarray, dtype: Any, fn: str) -> tuple[np.dtype, np.d
 # =========================================================================== planning
 
 def choose_method(kernel, image_shape: tuple[int, int] = (1024, 1024)) -> str:
-    """The algorithm ``method='auto'`` picks for a 2-D kernel: 'separable', 'direct' or 'fft'.
+    """The algorithm ``method='auto'`` picks for a 2-D kernel: usually 'separable', 'direct' or 'fft'.
 
-    'auto' estimates the time of each algorithm that applies with a cost model measured on
-    this engine (NumPy passes per pixel, BLAS products, FFT points) and takes the cheapest.
-    In practice: rank-1 kernels (see :func:`separable_factors`) are split into two 1-D passes
-    at any size; other kernels go tap by tap or column by column ('direct') up to about
-    25 x 25 on 1024 x 1024 and 2048 x 2048 images and through the FFT beyond (sooner on small
-    images: from about 15 x 15 on 256 x 256).
-    A kernel or image holding NaN or inf is never transformed (:func:`apply` checks the image).
+    The engine's answer (:func:`convscope.ops.algorithms.choose`) for a single-kernel problem of
+    this kernel on a finite float32 image (complex64 for a complex kernel), stride 1: its cost
+    model estimates the time of each algorithm that applies (measured constants) and takes the
+    cheapest, under the current backend settings (a forced :func:`convscope.backend.algorithm`,
+    numba or not). In practice: rank-1 kernels (see :func:`separable_factors`) are split into
+    two 1-D passes at any size; other kernels go tap by tap ('direct') up to about 15 x 15 to
+    25 x 25 and through the FFT beyond (sooner on small images). A kernel or image holding
+    NaN or inf is never transformed (:func:`apply` checks the image).
 
     Parameters
     ----------
     kernel : array_like, shape (P, Q)
     image_shape : (int, int)
-        ``(H, W)`` of the padded image (float32, stride 1 assumed); default 1024 x 1024.
+        ``(H, W)`` of the padded image; default 1024 x 1024.
 
     Returns
     -------
     str
+        A name of :data:`convscope.ops.algorithms.ALGORITHMS`.
 
     Examples
     --------
@@ -198,62 +196,31 @@ def choose_method(kernel, image_shape: tuple[int, int] = (1024, 1024)) -> str:
         raise ValueError(f"{fn}: kernel expects a non-empty 2-D array, but got shape {k.shape}")
     h, w = to_tuple(image_shape, 2, "image_shape", fn, minimum=1)
     dtype = np.dtype(np.complex64 if k.dtype.kind == "c" else np.float32)
-    plans = _plans((1, max(h, k.shape[0]), max(w, k.shape[1])), k.astype(dtype), k, "auto", True,
-                   dtype, _rank_rtol(k.dtype), fn)
-    return min(plans, key=lambda plan: plan[0])[1]
+    hp, wp = max(h, k.shape[0]), max(w, k.shape[1])
+    p = algorithms.problem("forward", (1, 1, hp, wp), 1, k.shape, (hp - k.shape[0] + 1, wp - k.shape[1] + 1),
+                           (1, 1), ((0, 0), (0, 0)), (1, 1), 1, dtype,
+                           rank1=_factors(k, _rank_rtol(k.dtype)) is not None, finite=all_finite(k))
+    return algorithms.choose(p).NAME
 
 
-# Each algorithm comes as a plan: (estimated nanoseconds, name, runner(padded, stride)); the
-# runner computes the stride-1 'valid' cross-correlation of the padded planes and keeps every
-# s-th row and column.
-
-def _plans(shape, k: np.ndarray, original: np.ndarray, method: str, finite: bool,
-           dtype: np.dtype, rtol: float, fn: str, in_place: bool = False) -> list[tuple[float, str, Any]]:
-    """The candidate algorithms for ``method`` as ``(estimated ns, name, runner(padded, stride))``;
-    a runner returns a new array."""
-    m, hp, wp = shape
+def _correlate_planes(planes: np.ndarray, k: np.ndarray, method: str, stride: tuple[int, int],
+                      finite: bool, fn: str, original: np.ndarray) -> np.ndarray:
+    """Valid cross-correlation of every padded plane ``planes (M, Hp, Wp)`` (C-contiguous, in
+    the compute dtype) with ``k (P, Q)`` (in the same dtype) at the stride, by the engine:
+    ``method`` 'auto' lets it choose, another name forces that algorithm. ``finite``: the image
+    holds no NaN or inf; ``original`` is the kernel before the cast, for the rank test.
+    Returns a new array ``(M, Ho, Wo)``."""
+    if method == "separable" and _factors(original, _rank_rtol(original.dtype)) is None:
+        raise ValueError(f"{fn}: method='separable' expects a kernel of rank 1 (an outer product "
+                         f"of a column and a row), but the kernel of shape {k.shape} has a higher rank "
+                         "or holds NaN or inf")
+    _, hp, wp = planes.shape
     p, q = k.shape
-    ho, wo = hp - p + 1, wp - q + 1
-    size = m * hp * wp
-    plans = []
-    if method in ("auto", "separable"):
-        factors = _factors(original, rtol)
-        if factors is None and method == "separable":
-            raise ValueError(f"{fn}: method='separable' expects a kernel of rank 1 (an outer product "
-                             f"of a column and a row), but the kernel of shape {k.shape} has a higher rank "
-                             "or holds NaN or inf")
-        if factors is not None:
-            col, row = (f.astype(dtype) if dtype.kind == "c" else f.real.astype(dtype) for f in factors)
-            cost, plan = _separable_plan(shape, col, row, finite, dtype, in_place)
-            plans.append((cost, "separable",
-                          lambda padded, stride: _separable(padded, col, row, finite, plan, stride)))
-    if method in ("auto", "direct"):
-        # Scheduling is a Python loop over the taps: for large kernels, estimate its passes.
-        passes = _schedule_passes(*_schedule(k.ravel(), finite)) if k.size <= 400 else \
-            2 * (k.size if not finite else np.count_nonzero(k))
-        plans.append((_taps_cost(passes, size) + size * (T.NS_COPY + T.NS_PAD), "direct",
-                      lambda padded, stride: _direct_taps(padded.planes(), k, finite, stride)))
-        if _gemm_ok(dtype, finite) and 1 < p <= T.GEMM_MAX_TAPS:
-            columns = [v for v in range(q) if np.any(k[:, v] != 0)]
-            cost = len(columns) * _vgemm_cost(m, ho, wo, p) + size * T.NS_PAD + \
-                max(len(columns) - 1, 0) * m * ho * wo * T.NS_PASS / _speedup(m * ho * wo)
-            plans.append((cost, "direct",
-                          lambda padded, stride: _finish(_direct_gemm(padded.planes(), k, columns), stride)))
-    if method == "fft" or (method == "auto" and finite and np.isfinite(k).all()):
-        plans.append((_fft_cost(shape) + size * T.NS_PAD, "fft",
-                      lambda padded, stride: _finish(_fft(padded.planes(), k), stride)))
-    return plans
-
-
-def _correlate_planes(padded: _Padded, k: np.ndarray, method: str, stride: tuple[int, int],
-                      finite: bool, fn: str, rtol: float, original: np.ndarray | None = None) -> np.ndarray:
-    """Valid cross-correlation of every padded plane ``(M, Hp, Wp)`` with ``k (P, Q)`` (already
-    in the compute dtype) by the cheapest plan of ``method``, at the stride; ``original`` is the
-    kernel before the cast, for the rank test. Returns a new array."""
-    rows = padded.rows()
-    plans = _plans(padded.shape, k, k if original is None else original, method, finite,
-                   padded.dtype, rtol, fn, in_place=rows is not None and rows.shape[1] >= k.shape[0])
-    return min(plans, key=lambda plan: plan[0])[2](padded, stride)
+    out = (-(-(hp - p + 1) // stride[0]), -(-(wp - q + 1) // stride[1]))
+    with contextlib.nullcontext() if method == "auto" else backend.algorithm(method):
+        y = algorithms.forward(planes[:, None], k[None, None], ((0, 0), (0, 0)), stride, (1, 1), 1, out, fn,
+                               finite=finite, kernel=original)
+    return y[:, 0]
 
 
 # =========================================================================== SciPy front end
@@ -295,10 +262,9 @@ def _scipy_2d(in1, in2, mode, boundary, fillvalue, method, fn: str, flip: bool) 
         k = np.conj(b) if b.dtype.kind == "c" else b
         same = (((p - 1) // 2, p // 2), ((q - 1) // 2, q // 2))
     pads = {"full": ((p - 1, p - 1), (q - 1, q - 1)), "same": same, "valid": ((0, 0), (0, 0))}[mode]
-    padded = _Padded(a[None], pads, _SCIPY_BOUNDARIES[boundary], value, dtype)
-    finite = _is_finite(a) and (boundary not in ("fill", "pad") or np.isfinite(value))
-    out = _correlate_planes(padded, k.astype(dtype, copy=False), method, (1, 1), finite, fn,
-                            _rank_rtol(b.dtype), original=k)[0]
+    planes = _pad_planes(a[None], pads, _SCIPY_BOUNDARIES[boundary], value, dtype)
+    finite = all_finite(a) and (boundary not in ("fill", "pad") or bool(np.isfinite(value)))
+    out = _correlate_planes(planes, k.astype(dtype, copy=False), method, (1, 1), finite, fn, k)[0]
     if swapped and not flip:
         out = out[::-1, ::-1].copy()
     return out
@@ -529,17 +495,16 @@ def apply(image, kernel, *, mode: str = "same", boundary: str = "reflect", fillv
     pads = {"same": ((p // 2, (p - 1) // 2), (q // 2, (q - 1) // 2)),
             "full": ((p - 1, p - 1), (q - 1, q - 1)),
             "valid": ((0, 0), (0, 0))}[mode]
-    finite = _is_finite(x) and (boundary != "fill" or math.isfinite(fillvalue))
-    rtol = _rank_rtol(k.dtype)
+    finite = all_finite(x) and (boundary != "fill" or math.isfinite(fillvalue))
     kc = k.astype(compute)
 
-    def run(src: np.ndarray | _Padded, kernel2d: np.ndarray, original: np.ndarray) -> np.ndarray:
-        padded = src if isinstance(src, _Padded) else _Padded(src, pads, boundary, fillvalue, compute)
-        return _correlate_planes(padded, kernel2d, method, stride, finite, fn, rtol, original)
+    def run(src: np.ndarray, kernel2d: np.ndarray, original: np.ndarray, padded: bool = False) -> np.ndarray:
+        xp = src if padded else _pad_planes(src, pads, boundary, fillvalue, compute)
+        return _correlate_planes(xp.reshape(-1, *xp.shape[-2:]), kernel2d, method, stride, finite, fn, original)
 
     if channels == "all":
         if k.ndim == 2 and c > 1:                    # linear: sum the channels, filter once
-            y = run(_Padded.of(_pad_planes(planes, pads, boundary, fillvalue, compute).sum(axis=0)), kc, k)
+            y = run(_pad_planes(planes, pads, boundary, fillvalue, compute).sum(axis=0), kc, k, padded=True)
         elif k.ndim == 2:
             y = run(planes[0], kc, k)
         else:

@@ -10,6 +10,11 @@ Modes (``n`` is the axis length, ``j`` an index into the padded axis, ``i = j - 
 - ``reflect``: mirror without repeating the edge, ``[c b | a b c d | c b]``; needs pads < n.
 - ``replicate``: repeat the edge, ``[a a | a b c d | d d]``.
 - ``circular``: wrap around, ``[c d | a b c d | a b]``; needs pads <= n.
+
+:func:`source_index` and :func:`pad` also know ``symmetric``, a mirror that repeats the edge,
+``[b a | a b c d | d c]`` (NumPy's 'symmetric', SciPy's 'symm', ``cv2.BORDER_REFLECT``), which
+image filtering uses (PyTorch has no such mode, so it is not in :data:`MODES`). The
+:func:`source_index` of every mode takes pads of any length (the pattern repeats).
 """
 
 from __future__ import annotations
@@ -29,13 +34,17 @@ def source_index(mode: str, n: int, before: int, after: int) -> np.ndarray:
 
     Examples
     --------
-    >>> for mode in ("reflect", "replicate", "circular"):
+    >>> for mode in ("reflect", "replicate", "circular", "symmetric"):
     ...     print(mode, source_index(mode, 4, 2, 2).tolist())
     reflect [2, 1, 0, 1, 2, 3, 2, 1]
     replicate [0, 0, 0, 1, 2, 3, 3, 3]
     circular [2, 3, 0, 1, 2, 3, 0, 1]
+    symmetric [1, 0, 0, 1, 2, 3, 3, 2]
     """
     i = np.arange(-before, n + after)
+    if mode == "symmetric":
+        i = np.mod(i, 2 * n)
+        return np.where(i < n, i, 2 * n - 1 - i)
     if mode == "replicate":
         return np.clip(i, 0, n - 1)
     if mode == "circular":

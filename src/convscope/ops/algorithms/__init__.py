@@ -22,6 +22,17 @@ call of each shape times the candidates and keeps the fastest. :func:`convscope.
 and :func:`convscope.backend.algorithm_log` tell which one ran; :func:`plan` shows the choice
 without running anything.
 
+Single-kernel problems (one undilated 2-D kernel over one-channel planes: ``x (M, 1, H, W)``,
+``w (1, 1, P, Q)``, a forward pass; what :mod:`convscope.filters` makes of an image) get two
+facts the shapes do not give, decided here once per call (:func:`forward`): whether the kernel
+has rank 1 (``Problem.rank1``, by :func:`.separable.separable_factors`' test; only then does
+``separable`` apply) and whether the data and kernel are finite (``Problem.finite``; on NaN or
+inf only the algorithms that keep a non-finite value to the windows that hold it apply, not
+``fft`` or ``winograd``). An algorithm with a tuned path for them has ``forward_planes(xp, k,
+out, stride, op, finite=, factors=)`` on the padded planes ``xp (M, Hp, Wp)`` (constants in
+:mod:`._planes_tuning`): ``direct`` (numba loops over output rows, or NumPy tap-by-tap passes
+and Toeplitz products), ``separable``, and ``fft`` through :mod:`._planes_fft`.
+
 Examples
 --------
 >>> import numpy as np
@@ -33,25 +44,63 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from types import ModuleType
 
 import numpy as np
 
 from ... import backend
-from . import direct, gemm, pointwise
-from ._common import PASSES, Problem, alloc, input_grad_padding, problem
+from . import _planes_fft, direct, gemm, pointwise, separable
+from ._common import PASSES, Problem, all_finite, alloc, input_grad_padding, pad_input, problem
 
 __all__ = ["ALGORITHMS", "Problem", "problem", "plan", "choose", "forward", "input_grad", "weight_grad"]
 
+_modules = [gemm, pointwise, separable, direct]      # separable before direct: a 1-row kernel ties
+try:                                   # (being written: registered once they import)
+    from . import winograd
+    _modules.append(winograd)
+except ImportError:                    # pragma: no cover
+    pass
+try:
+    from . import fft
+    _modules.append(fft)
+except ImportError:                    # pragma: no cover
+    pass
+
 #: The algorithm modules by name, in the order the cost model breaks ties.
-ALGORITHMS: dict[str, ModuleType] = {m.NAME: m for m in (gemm, pointwise, direct)}
+ALGORITHMS: dict[str, ModuleType] = {m.NAME: m for m in _modules}
+#: Algorithms that mix a NaN or inf into outputs whose window does not hold it (transforms):
+#: they do not apply to problems with ``finite=False``.
+_SPREAD_NON_FINITE = ("fft", "winograd")
 
 _tuned: dict[Problem, str] = {}
 
 
 def _register(module: ModuleType) -> None:
     ALGORITHMS[module.NAME] = module
+
+
+# The fft algorithm's single-kernel path is _planes_fft's (the tuned single-plane FFT of image
+# filtering) until fft.py has supports_planes / cost_planes / forward_planes of its own.
+def _planes_module(m: ModuleType, p: Problem):
+    if m.NAME == "fft" and p.single and not hasattr(m, "forward_planes"):
+        return _planes_fft
+    return m
+
+
+def _supports(m: ModuleType, p: Problem) -> str | None:
+    if p.finite is False and m.NAME in _SPREAD_NON_FINITE:
+        return "finite data (it spreads NaN and inf)"
+    planes = _planes_module(m, p)
+    if planes is not m:
+        return planes.supports_planes(p)
+    return m.supports(p)
+
+
+def _cost(m: ModuleType, p: Problem) -> float:
+    planes = _planes_module(m, p)
+    return float(planes.cost_planes(p) if planes is not m else m.cost(p))
 
 
 def plan(p: Problem) -> dict[str, float | str]:
@@ -66,8 +115,8 @@ def plan(p: Problem) -> dict[str, float | str]:
     """
     result: dict[str, float | str] = {}
     for name, module in ALGORITHMS.items():
-        reason = module.supports(p)
-        result[name] = float(module.cost(p)) if reason is None else reason
+        reason = _supports(module, p)
+        result[name] = _cost(module, p) if reason is None else reason
     return result
 
 
@@ -84,21 +133,21 @@ def choose(p: Problem) -> ModuleType:
     forced = backend.get_algorithm()
     if forced != "auto":
         module = ALGORITHMS.get(forced)
-        if module is not None and module.supports(p) is None:
+        if module is not None and _supports(module, p) is None:
             return module
-    candidates = [m for name, m in ALGORITHMS.items() if name != forced and m.supports(p) is None]
+    candidates = [m for name, m in ALGORITHMS.items() if name != forced and _supports(m, p) is None]
     if len(candidates) == 1:
         return candidates[0]
     if backend.get_autotune() and p in _tuned:
         return ALGORITHMS[_tuned[p]]
-    return min(candidates, key=lambda m: m.cost(p))
+    return min(candidates, key=lambda m: _cost(m, p))
 
 
 def _run(p: Problem, op: str, call):
     module = choose(p)
     if backend.get_autotune() and backend.get_algorithm() == "auto" and p not in _tuned:
         best, result = None, None
-        for m in [m for m in ALGORITHMS.values() if m.supports(p) is None]:
+        for m in [m for m in ALGORITHMS.values() if _supports(m, p) is None]:
             t0 = time.perf_counter()
             r = call(m)
             t = time.perf_counter() - t0
@@ -112,15 +161,67 @@ def _run(p: Problem, op: str, call):
 
 
 def forward(x: np.ndarray, w: np.ndarray, padding, stride, dilation, groups: int, out, op: str,
-            what: str = "output") -> np.ndarray:
-    """Conv of ``x`` zero-padded by ``padding``, no bias; ``out`` is the output's spatial shape."""
+            what: str = "output", *, finite: bool | None = None, kernel=None) -> np.ndarray:
+    """Conv of ``x`` zero-padded by ``padding``, no bias; ``out`` is the output's spatial shape.
+
+    For a single-kernel problem (see the module documentation) ``finite`` says whether ``x``
+    holds only finite values (None: checked here; a caller that padded ``x`` itself checks the
+    unpadded data, which is cheaper) and ``kernel`` is the 2-D kernel as the caller had it
+    before its cast to ``x``'s dtype, for the rank test at that dtype's tolerance (default
+    ``w[0, 0]``). Both are ignored for other problems.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import backend
+    >>> from convscope.ops import algorithms
+    >>> planes = np.ones((2, 1, 6, 6), np.float32)            # two padded planes
+    >>> box = np.full((1, 1, 3, 3), 1 / 9, np.float32)       # rank 1
+    >>> with backend.algorithm("separable"), backend.algorithm_log() as log:
+    ...     y = algorithms.forward(planes, box, ((0, 0), (0, 0)), (1, 1), (1, 1), 1, (4, 4), "filter")
+    >>> y.shape, log, bool(np.allclose(y, 1))
+    ((2, 1, 4, 4), [('filter', 'forward', 'separable')], True)
+    """
     p = problem("forward", x.shape, w.shape[0], w.shape[2:], out, stride, padding, dilation, groups, x.dtype)
-    return _run(p, op, lambda m: m.forward(x, w, padding, stride, dilation, groups, out, op, what))
+    if not p.single:
+        return _run(p, op, lambda m: m.forward(x, w, padding, stride, dilation, groups, out, op, what))
+    # A single-kernel problem: its two facts, once; then the chosen algorithm's plane path.
+    k = w[0, 0]
+    original = k if kernel is None else np.asarray(kernel)
+    factors = separable._factors(original, separable._rank_rtol(original.dtype))
+    finite = bool(all_finite(x) if finite is None else finite) and all_finite(k)
+    p = dataclasses.replace(p, rank1=factors is not None, finite=finite)
+    planes: list[np.ndarray] = []
+
+    def call(m: ModuleType) -> np.ndarray:
+        entry = getattr(_planes_module(m, p), "forward_planes", None)
+        if entry is None:
+            return m.forward(x, w, padding, stride, dilation, groups, out, op, what)
+        if not planes:
+            xp = pad_input(x, padding, op, slot="planes.padded")[:, 0]
+            planes.append(xp if xp.flags.c_contiguous else np.ascontiguousarray(xp))
+        y = entry(planes[0], k, tuple(out), tuple(stride), op, finite=finite, factors=factors)
+        return y[:, None]
+
+    return _run(p, op, call)
 
 
 def input_grad(gy: np.ndarray, w: np.ndarray, extent, offset, stride, dilation, groups: int, op: str,
                what: str) -> np.ndarray:
-    """``w^T gy`` on the padded input, cropped to ``offset + [0, extent)`` per dim: ``(N, C, *extent)``."""
+    """``w^T gy`` on the padded input, cropped to ``offset + [0, extent)`` per dim: ``(N, C, *extent)``.
+
+    Examples
+    --------
+    A conv's input gradient (``offset`` = the padding before, ``extent`` = the input's shape):
+    each input position gets the number of windows that cover it.
+
+    >>> import numpy as np
+    >>> from convscope.ops import algorithms
+    >>> gx = algorithms.input_grad(np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3)), (4, 4), (0, 0),
+    ...                            (1, 1), (1, 1), 1, "conv2d", "input gradient")
+    >>> gx[0, 0].tolist()
+    [[1.0, 2.0, 2.0, 1.0], [2.0, 4.0, 4.0, 2.0], [2.0, 4.0, 4.0, 2.0], [1.0, 2.0, 2.0, 1.0]]
+    """
     kernel = w.shape[2:]
     pads = input_grad_padding(extent, offset, gy.shape[2:], kernel, stride, dilation)
     p = problem("input_grad", (gy.shape[0], w.shape[1] * groups) + tuple(extent), gy.shape[1], kernel,
@@ -130,7 +231,17 @@ def input_grad(gy: np.ndarray, w: np.ndarray, extent, offset, stride, dilation, 
 
 def weight_grad(x: np.ndarray, gy: np.ndarray, weight_shape, padding, stride, dilation, groups: int,
                 op: str) -> np.ndarray:
-    """The weight gradient ``(O, C / groups, *kernel)`` of a conv of ``x`` with output gradient ``gy``."""
+    """The weight gradient ``(O, C / groups, *kernel)`` of a conv of ``x`` with output gradient ``gy``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope.ops import algorithms
+    >>> x = np.arange(16.).reshape(1, 1, 4, 4)
+    >>> algorithms.weight_grad(x, np.ones((1, 1, 2, 2)), (1, 1, 3, 3), ((0, 0), (0, 0)), (1, 1), (1, 1),
+    ...                        1, "conv2d")[0, 0].tolist()
+    [[10.0, 14.0, 18.0], [26.0, 30.0, 34.0], [42.0, 46.0, 50.0]]
+    """
     p = problem("weight_grad", x.shape, weight_shape[0], weight_shape[2:], gy.shape[2:], stride, padding,
                 dilation, groups, x.dtype)
     return _run(p, op, lambda m: m.weight_grad(x, gy, weight_shape, padding, stride, dilation, groups, op))

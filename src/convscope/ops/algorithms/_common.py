@@ -41,6 +41,14 @@ class Problem:
     ``out`` the output's (``gy``'s), ``padding`` the zero padding before and after per dim
     (for ``input_grad``: ``offset`` before, and after whatever the window range leaves).
 
+    Two facts about the data that shapes do not give, for *single-kernel* problems only
+    (:attr:`single`: one 2-D kernel over one-channel planes, as image filtering makes; the
+    dispatcher fills them in, other problems keep the defaults): ``rank1``, the kernel is an
+    outer product of a column and a row (:func:`.separable.separable_factors`), and ``finite``,
+    the data and the kernel hold no NaN or inf (None: not checked). Transforms and Toeplitz
+    products mix a non-finite value into outputs whose window does not hold it, so on
+    ``finite=False`` only the algorithms that keep it to its windows apply.
+
     Examples
     --------
     >>> p = Problem("forward", 64, 6, 16, (14, 14), (10, 10), (5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1, "float32")
@@ -60,6 +68,8 @@ class Problem:
     dilation: tuple[int, ...]
     groups: int
     dtype: str
+    rank1: bool = False
+    finite: bool | None = None
 
     @property
     def rank(self) -> int:
@@ -101,14 +111,37 @@ class Problem:
     def padded(self) -> bool:
         return any(lo or hi for lo, hi in self.padding)
 
+    @property
+    def single(self) -> bool:
+        """A single-kernel problem: the forward pass of one undilated 2-D kernel over planes
+        (``x (M, 1, H, W)``, ``w (1, 1, P, Q)``), with the tuned paths of :mod:`._planes_tuning`."""
+        return (self.kind == "forward" and self.rank == 2 and self.c == 1 and self.o == 1
+                and self.groups == 1 and self.undilated)
+
 
 def problem(kind: str, x_shape: Ints, o: int, kernel: Ints, out: Ints, stride: Ints, padding: Pairs,
-            dilation: Ints, groups: int, dtype) -> Problem:
-    """A :class:`Problem` from shapes (``x_shape`` the input's, or for ``input_grad`` the result's)."""
+            dilation: Ints, groups: int, dtype, *, rank1: bool = False, finite: bool | None = None) -> Problem:
+    """A :class:`Problem` from shapes (``x_shape`` the input's, or for ``input_grad`` the result's).
+
+    Examples
+    --------
+    >>> problem("forward", (8, 3, 32, 32), 16, (3, 3), (32, 32), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, "float32").macs
+    3538944
+    """
     return Problem(kind, int(x_shape[0]), int(x_shape[1]), int(o), tuple(int(s) for s in x_shape[2:]),
                    tuple(int(s) for s in out), tuple(int(k) for k in kernel), tuple(int(s) for s in stride),
                    tuple((int(lo), int(hi)) for lo, hi in padding), tuple(int(d) for d in dilation),
-                   int(groups), np.dtype(dtype).name)
+                   int(groups), np.dtype(dtype).name, bool(rank1), None if finite is None else bool(finite))
+
+
+def all_finite(x: np.ndarray) -> bool:
+    """Whether every value of ``x`` is finite: its largest and smallest values are (two fast
+    reductions over the array, cheaper than a sum or an ``isfinite`` mask)."""
+    if x.dtype.kind in "biu" or x.size == 0:
+        return True
+    if x.dtype.kind == "c":
+        return all_finite(x.real) and all_finite(x.imag)
+    return math.isfinite(float(x.max())) and math.isfinite(float(x.min()))
 
 
 def alloc(op: str, what: str, shape: tuple[int, ...], dtype, zero: bool = False) -> np.ndarray:

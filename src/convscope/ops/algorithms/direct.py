@@ -13,6 +13,14 @@ Two implementations of the same arithmetic:
   :func:`convscope.backend.get_num_threads` threads;
 - otherwise (any rank, or without numba) NumPy passes over views of the padded input, split
   over the samples on the backend's thread pool (NumPy releases the GIL in each pass).
+
+Single-kernel problems (one 2-D kernel over one-channel planes, image filtering: see
+:class:`._common.Problem`) have paths of their own, :func:`forward_planes`: with numba, compiled
+loops over blocks of output rows (:func:`._numba_planes.taps2d`, every thread on one image);
+without, NumPy passes tap by tap over the flat planes (:mod:`._taps`: zero taps skipped for
+finite data, symmetric pairs sharing a multiplication, +-1 weights none) or, for finite float
+data, each kernel column as a vertical Toeplitz product (:mod:`._toeplitz`), whichever the cost
+model of :mod:`._planes_tuning` finds cheaper.
 """
 
 from __future__ import annotations
@@ -22,7 +30,14 @@ import math
 import numpy as np
 
 from ... import backend
+from . import _planes_tuning as T
 from ._common import Problem, alloc, crop_into, pad_input, window_range
+from ._taps import _direct_taps, _finish, _schedule, _schedule_passes, _taps_cost
+from ._toeplitz import _direct_gemm, _gemm_ok, _vgemm_cost
+
+# The contract functions (supports, cost, forward, input_grad, weight_grad) are documented once,
+# in ._common; users reach them through the dispatcher (convscope.ops.algorithms).
+__all__ = ["NAME"]
 
 NAME = "direct"
 #: Multiply-adds per ns of the compiled loops (2 threads; ~2 for stride 1, less when strided)
@@ -38,6 +53,8 @@ def _compiled(p: Problem) -> bool:
 
 
 def supports(p: Problem) -> str | None:
+    if p.single:
+        return None
     if _padded_bytes(p) > backend.get_workspace_bytes():
         return "one padded sample within the workspace bound"
     if p.cg > MAX_CHANNELS_PER_GROUP and not _compiled(p):
@@ -46,6 +63,8 @@ def supports(p: Problem) -> str | None:
 
 
 def cost(p: Problem) -> float:
+    if p.single:
+        return _planes_cost(p)
     if _compiled(p):
         rate = MACS_PER_NS_COMPILED / (1 if p.unit_stride else 2)
         return p.macs / rate + 20000.0
@@ -63,6 +82,67 @@ def _tap_view(xp: np.ndarray, tap, out, stride, dilation) -> np.ndarray:
     """The input positions ``tap * d + p * s`` (p < out) of every sample and channel: a view."""
     return xp[(slice(None), slice(None)) + tuple(slice(t * d, t * d + (m - 1) * s + 1, s)
                                                   for t, m, s, d in zip(tap, out, stride, dilation))]
+
+
+# --------------------------------------------------------------------------- single kernel
+
+def _full_shape(p: Problem) -> tuple[int, int, int, int, int]:
+    """``(planes, padded rows, padded columns, full-resolution rows, columns)`` of a single-kernel pass."""
+    (oh, ow), (sh, sw), (kh, kw) = p.out, p.stride, p.kernel
+    ho, wo = (oh - 1) * sh + 1, (ow - 1) * sw + 1
+    return p.n, ho + kh - 1, wo + kw - 1, ho, wo
+
+
+def _numpy_plans(m, hp, wp, k_shape, passes, columns, gemm) -> list[tuple[float, str]]:
+    """The NumPy paths' estimated ns: tap by tap with ``passes`` NumPy passes, and (when
+    ``gemm``) ``columns`` vertical Toeplitz products summed."""
+    kh, kw = k_shape
+    ho, wo = hp - kh + 1, wp - kw + 1
+    size = m * hp * wp
+    plans = [(_taps_cost(passes, size) + size * T.NS_COPY, "taps")]
+    if gemm and 1 < kh <= T.GEMM_MAX_TAPS:
+        plans.append((columns * _vgemm_cost(m, ho, wo, kh)
+                      + max(columns - 1, 0) * m * ho * wo * T.NS_PASS / T.speedup(m * ho * wo), "gemm"))
+    return plans
+
+
+def _planes_cost(p: Problem) -> float:
+    m, hp, wp, ho, wo = _full_shape(p)
+    if backend.compiled_available():
+        # rows skipped by the row stride are not computed, the column stride's are
+        return T.compiled_cost(m * p.out[0] * wo * p.taps, m * p.out[0] * wo, T.COMPILED_DIRECT)
+    # shapes only: a dense kernel without symmetry (forward_planes re-plans with the values)
+    return min(c for c, _ in _numpy_plans(m, hp, wp, p.kernel, 2 * p.taps - 1, p.kernel[1],
+                                           _gemm_ok(np.dtype(p.dtype), bool(p.finite))))
+
+
+def forward_planes(xp: np.ndarray, k: np.ndarray, out, stride, op: str, *, finite: bool = True,
+                   factors=None) -> np.ndarray:
+    """The single-kernel pass: ``(M, *out)``, the valid correlation of the padded planes
+    ``xp (M, Hp, Wp)`` (C-contiguous) with ``k (P, Q)`` at ``stride``, every tap of
+    non-finite data multiplied (``0 * NaN`` is NaN). ``factors`` is not used."""
+    k = k.astype(xp.dtype, copy=False)
+    m = xp.shape[0]
+    oh, ow = out
+    if backend.compiled_available():
+        from . import _numba_planes as K
+        K.set_threads(backend.get_num_threads())
+        y = alloc(op, "output", (m, oh, ow), xp.dtype)
+        tu, tv = np.nonzero(k) if finite else np.indices(k.shape).reshape(2, -1)
+        tw = np.ascontiguousarray(k[tu, tv])
+        blocks = max(1, min(m * oh, 8 * backend.get_num_threads()))
+        K.taps2d(xp, tu.astype(np.int64), tv.astype(np.int64), tw, y, stride[0], stride[1], blocks)
+        return y
+    _, hp, wp = xp.shape
+    passes = _schedule_passes(*_schedule(k.ravel(), finite)) if k.size <= 400 else \
+        2 * (k.size if not finite else np.count_nonzero(k))
+    columns = [v for v in range(k.shape[1]) if not finite or np.any(k[:, v] != 0)]
+    plans = _numpy_plans(m, hp, wp, k.shape, passes, len(columns), _gemm_ok(xp.dtype, finite))
+    if min(plans)[1] == "taps":
+        y = _direct_taps(xp, k, finite, tuple(stride))
+    else:
+        y = _finish(_direct_gemm(xp, k, columns), tuple(stride))
+    return y if y.shape[1:] == tuple(out) else np.ascontiguousarray(y[:, :oh, :ow])
 
 
 # --------------------------------------------------------------------------- passes

@@ -42,6 +42,10 @@ from numpy.lib.stride_tricks import as_strided
 from ... import backend
 from ._common import Ints, Pairs, Problem, alloc
 
+# The contract functions (supports, cost, forward, input_grad, weight_grad) are documented once,
+# in ._common; users reach them through the dispatcher (convscope.ops.algorithms).
+__all__ = ["NAME"]
+
 NAME = "gemm"
 Region = tuple[slice, ...]
 
@@ -277,7 +281,9 @@ def weight_grad(x: np.ndarray, gy: np.ndarray, weight_shape: Ints, padding: Pair
         n, sizes = samples.stop - samples.start, _sizes(region)
         xb = _input_block(x, samples, region, kernel, stride, dilation, padding, op)
         cols = _unfold(xb, kernel, stride, dilation, sizes).reshape(groups, -1, n * math.prod(sizes))
-        gw += np.matmul(_gathered(gy, samples, region, groups), cols.swapaxes(1, 2))
+        gyc = _gathered(gy, samples, region, groups)
+        for g in range(groups):              # 2-D products: BLAS takes the transpose as a flag
+            gw[g] += gyc[g] @ cols[g].T      # (a stacked matmul of a transposed view was 2x slower)
     return gw.reshape(weight_shape)
 
 

@@ -15,6 +15,10 @@ import numpy as np
 from ... import backend
 from ._common import Problem, alloc
 
+# The contract functions (supports, cost, forward, input_grad, weight_grad) are documented once,
+# in ._common; users reach them through the dispatcher (convscope.ops.algorithms).
+__all__ = ["NAME"]
+
 NAME = "pointwise"
 MACS_PER_NS = 60.0
 NS_COPY = 0.3

@@ -1,8 +1,11 @@
-"""The tap-by-tap passes of the image-filter engine: one NumPy pass per kernel tap over flat planes.
+"""Tap-by-tap NumPy passes for single-kernel problems: one NumPy pass per kernel tap over flat planes.
 
-Every algorithm of :mod:`convscope.filters.convolve` computes the stride-1 'valid'
+The single-kernel paths (see :mod:`._planes_tuning`) compute the stride-1 'valid'
 cross-correlation of C-contiguous planes ``xp (M, Hp, Wp)`` with a kernel ``(P, Q)``;
-:func:`_finish` then keeps every s-th row and column.
+:func:`_finish` then keeps every s-th row and column. These passes are the NumPy-only path of
+the ``direct`` and ``separable`` algorithms for such problems (numba's loops are
+:mod:`._numba_planes`). A NaN or inf spoils exactly the outputs whose window holds it: zero
+taps are skipped only for finite data (``0 * NaN`` is NaN).
 """
 
 from __future__ import annotations
@@ -12,9 +15,8 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .. import backend
-from . import _tuning as T
-from ._threads import _for_each, _speedup
+from ... import backend
+from . import _planes_tuning as T
 
 # The tap-by-tap passes treat the planes as one flat 1-D array: shifting a window by ``(u, v)``
 # adds ``u * Wp + v`` to a flat index, so every pass is a 1-D contiguous NumPy operation, 3.5x
@@ -127,7 +129,7 @@ def _chunk_len(itemsize: int) -> int:
 
 def _taps_cost(passes: int, pixels: int) -> float:
     calls = passes * -(-pixels // _chunk_len(4))
-    return (passes * pixels * T.NS_PASS + calls * T.NS_CALL) / _speedup(pixels)
+    return (passes * pixels * T.NS_PASS + calls * T.NS_CALL) / T.speedup(pixels)
 
 
 def _taps_rows(m: int, hs: int, ws: int, ho: int, wo: int, stride: tuple[int, int], dtype: np.dtype,
@@ -154,12 +156,12 @@ def _taps_rows(m: int, hs: int, ws: int, ho: int, wo: int, stride: tuple[int, in
     def block(b):
         m0, m1, r0, r1 = b
         n = (m1 - m0 - 1) * hs * ws + (r1 - r0 - 1) * ws + wo
-        buf = backend.scratch("filters.res", (n,), dtype)
+        buf = backend.scratch("planes.res", (n,), dtype)
         compute(m0 * hs * ws + r0 * ws, n, buf)
         view = as_strided(buf, (m1 - m0, r1 - r0, wo), (hs * ws * size, ws * size, size), writeable=False)
         out[m0:m1, r0 // sh:-(-r1 // sh)] = view[:, ::sh, ::sw]
 
-    _for_each(blocks, block, m * ho * wo)
+    backend.parallel_for(block, blocks, m * ho * wo)
 
 
 def _taps_compute(src: np.ndarray, offsets, schedule):
@@ -168,7 +170,7 @@ def _taps_compute(src: np.ndarray, offsets, schedule):
 
     def compute(i0, n, buf):
         _run(buf, lambda t: src[i0 + offsets[t]:i0 + offsets[t] + n], steps, scale,
-             backend.scratch("filters.tmp", (n,), src.dtype))
+             backend.scratch("planes.tmp", (n,), src.dtype))
 
     return compute
 
@@ -178,8 +180,8 @@ def _separable_compute(src: np.ndarray, ws: int, vschedule, hschedule, q: int):
     over the block and ``q - 1`` more (``mid[j] = sum_u col[u] * src[i0 + j + u * ws]``), then
     the horizontal pass (``buf[j] = sum_v row[v] * mid[j + v]``) while ``mid`` is in cache."""
     def compute(i0, n, buf):
-        mid = backend.scratch("filters.mid", (n + q - 1,), src.dtype)
-        tmp = backend.scratch("filters.tmp", (n + q - 1,), src.dtype)
+        mid = backend.scratch("planes.mid", (n + q - 1,), src.dtype)
+        tmp = backend.scratch("planes.tmp", (n + q - 1,), src.dtype)
         _run(mid, lambda u: src[i0 + u * ws:i0 + u * ws + n + q - 1], *vschedule, tmp)
         _run(buf, lambda v: mid[v:v + n], *hschedule, tmp[:n])
 

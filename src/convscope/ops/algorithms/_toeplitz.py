@@ -1,9 +1,10 @@
-"""Toeplitz products of the image-filter engine: a 1-D correlation as a banded matrix product (BLAS).
+"""Toeplitz products for single-kernel problems: a 1-D correlation as a banded matrix product (BLAS).
 
 8 output rows are ``T (8, P + 7) @ rows (P + 7, Wp)``: ``P + 7`` multiply-adds per pixel at BLAS
-speed, about the same time for 3 taps as for 31. Products are cut below ``_tuning.BLAS_SMALL``
-multiply-adds so that BLAS computes each on the calling thread, and the pool of
-:mod:`convscope.filters._threads` runs them.
+speed, about the same time for 3 taps as for 31. Products are cut below ``_planes_tuning.BLAS_SMALL``
+multiply-adds so that BLAS computes each on the calling thread, and
+:func:`convscope.backend.parallel_for` runs them on its threads. A product multiplies the band's
+zeros too, so a NaN or inf spreads over its block: these run on finite data only.
 """
 
 from __future__ import annotations
@@ -11,10 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .. import backend
-from . import _tuning as T
-from ._boundary import _Padded, _source_index
-from ._threads import _for_each, _speedup, _split, _workers
+from ... import backend
+from . import _planes_tuning as T
 
 def _toeplitz(weights: np.ndarray, block: int, dtype: np.dtype) -> np.ndarray:
     """``T (block, block + n - 1)`` with ``T[i, i:i + n] = weights``: ``T @ x`` correlates the
@@ -31,11 +30,11 @@ def _small_products(jobs: list[tuple[np.ndarray, np.ndarray, np.ndarray]], pixel
     """``np.matmul(a, b, out=c)`` for batched jobs, each split along its longest batch axis
     into one share per thread. Every product in a batch is below ``T.BLAS_SMALL`` multiply-adds,
     so BLAS computes it on the calling thread and the threads are ours (see ``T.BLAS_SMALL``)."""
-    n = _workers(pixels)
+    n = backend.parallel_workers(pixels)
     shares = [[] for _ in range(n)]                  # thread t takes share t of every job
     for a, b, c in jobs:
         axis = int(np.argmax(c.shape[:-2]))
-        for t, part in enumerate(_split(c.shape[axis], n)):
+        for t, part in enumerate(backend.split(c.shape[axis], n)):
             index = (slice(None),) * axis + (part,)
             shares[t].append((a if a.ndim == 2 else a[index], b if b.ndim == 2 else b[index], c[index]))
 
@@ -43,7 +42,7 @@ def _small_products(jobs: list[tuple[np.ndarray, np.ndarray, np.ndarray]], pixel
         for a, b, c in share:
             np.matmul(a, b, out=c)
 
-    _for_each([share for share in shares if share], run, pixels)
+    backend.parallel_for(run, [share for share in shares if share], pixels)
 
 
 def _chunk(budget_per_unit: int, total: int) -> int:
@@ -79,38 +78,6 @@ def _vertical_gemm(xp: np.ndarray, col: np.ndarray, out: np.ndarray) -> None:
                                  (om, rows * orow, width * oc, orow, oc))
                 jobs.append((tb, src, dst))
     _small_products(jobs, out.size)
-
-
-def _vertical_gemm_padded(rows: np.ndarray, col: np.ndarray, padded: _Padded, out: np.ndarray) -> None:
-    """:func:`_vertical_gemm` of ``padded``'s planes, reading the unpadded ``rows (M, H, W)``
-    in place: the interior output rows straight from them, the first and last few from small
-    strips of padded rows, and the border columns copied (or, for 'fill', set to
-    ``fillvalue * sum(col)``), as the vertical pass commutes with extending columns.
-    Needs ``H >= P``."""
-    (top, bottom), (left, right) = padded.pads
-    m, h, w = rows.shape
-    p = len(col)
-    ho = h + top + bottom - p + 1
-    cols = slice(left, left + w)
-    _vertical_gemm(rows, col, out[:, top:top + h - p + 1, cols])
-    for start, count in ((0, top), (ho - bottom, bottom)):
-        if count:
-            source = np.arange(start, start + count + p - 1) - top        # padded rows -> rows
-            if padded.boundary == "fill":
-                inside = (source >= 0) & (source < h)
-                strip = np.full((m, len(source), w), padded.fillvalue, dtype=rows.dtype)
-                strip[:, inside] = rows[:, source[inside]]
-            else:
-                strip = rows[:, _source_index(padded.boundary, h, top, bottom)[source + top]]
-            _vertical_gemm(strip, col, out[:, start:start + count, cols])
-    if padded.boundary == "fill":
-        value = rows.dtype.type(padded.fillvalue) * col.sum()
-        out[..., :left] = value
-        out[..., left + w:] = value
-    elif left or right:
-        index = _source_index(padded.boundary, w, left, right) + left
-        out[..., :left] = out[..., index[:left]]
-        out[..., left + w:] = out[..., index[left + w:]]
 
 
 def _horizontal_gemm(mid: np.ndarray, row: np.ndarray, out: np.ndarray) -> None:
@@ -150,14 +117,14 @@ def _vgemm_cost(m: int, ho: int, w: int, p: int) -> float:
     a, b = T.NS_VGEMM
     s = min(T.VGEMM_BLOCK, ho)
     calls = m * -(-ho // s) * -(-w // _chunk(s * (s + p - 1), w))
-    return (m * ho * w * (a + b * p) + calls * T.NS_BLAS_CALL) / _speedup(m * ho * w)
+    return (m * ho * w * (a + b * p) + calls * T.NS_BLAS_CALL) / T.speedup(m * ho * w)
 
 
 def _hgemm_cost(rows: int, wo: int, q: int) -> float:
     a, b = T.NS_HGEMM
     bw = min(T.HGEMM_BLOCK, wo)
     calls = -(-wo // bw) * -(-rows // _chunk(bw * (bw + q - 1), rows))
-    return (rows * wo * (a + b * q) + calls * T.NS_BLAS_CALL) / _speedup(rows * wo)
+    return (rows * wo * (a + b * q) + calls * T.NS_BLAS_CALL) / T.speedup(rows * wo)
 
 
 def _direct_gemm(xp: np.ndarray, k: np.ndarray, columns: list[int]) -> np.ndarray:
@@ -170,12 +137,12 @@ def _direct_gemm(xp: np.ndarray, k: np.ndarray, columns: list[int]) -> np.ndarra
     if not columns:
         out.fill(0)
         return out
-    tmp = backend.scratch("filters.mid", out.shape, xp.dtype) if len(columns) > 1 else None
+    tmp = backend.scratch("planes.mid", out.shape, xp.dtype) if len(columns) > 1 else None
     for i, v in enumerate(columns):
         _vertical_gemm(xp[:, :, v:v + wo], k[:, v], out if i == 0 else tmp)
         if i:
             flat_out, flat_tmp = out.reshape(-1), tmp.reshape(-1)
-            _for_each(_split(out.size, 4 * backend.get_num_threads()),
-                      lambda r: np.add(flat_out[r], flat_tmp[r], out=flat_out[r]), out.size)
+            backend.parallel_for(lambda r: np.add(flat_out[r], flat_tmp[r], out=flat_out[r]),
+                                 backend.split(out.size, 4 * backend.get_num_threads()), out.size)
     return out
 
