@@ -16,21 +16,8 @@ import numpy as np
 from ... import backend
 from . import _planes_tuning as T
 from ._common import Problem, alloc, window_range
+from .fft import _fast_len
 
-def _fast_len(n: int) -> int:
-    """The smallest ``2^a 3^b 5^c >= n``: a length pocketfft transforms quickly."""
-    best = 1 << max(0, (n - 1).bit_length())
-    p5 = 1
-    while p5 < best:
-        p35 = p5
-        while p35 < best:
-            length = p35
-            while length < n:
-                length *= 2
-            best = min(best, length)
-            p35 *= 3
-        p5 *= 5
-    return best
 
 
 def _fft_cost(shape) -> float:
