@@ -1,7 +1,7 @@
 """Winograd F(2x2, 3x3): 3x3 stride-1 convolutions with 16 multiplies per 2x2 outputs instead of 36.
 
 The minimal filtering algorithm of Lavin & Gray, "Fast Algorithms for Convolutional Neural
-Networks" (CVPR 2016, arXiv:1509.09308). The output is cut into 2x2 tiles; tile ``(i, j)`` reads
+Networks" (CVPR 2016). The output is cut into 2x2 tiles; tile ``(i, j)`` reads
 the 4x4 patch ``d`` of the zero-padded input at rows ``2i .. 2i + 3`` and columns ``2j .. 2j + 3``
 (neighbouring patches overlap by two), and
 
@@ -20,30 +20,57 @@ with the standard F(2, 3) matrices
 
 The sum over channels of the element-wise products is, for each of the 16 positions of the 4x4
 transformed tile, a matrix product: ``M[k] (G, O/G, tiles) = U[k] (G, O/G, C/G) @ V[k] (G, C/G,
-tiles)``, 16 batched GEMMs in one :func:`numpy.matmul`. Shapes per block of ``n`` samples and
-``r`` tile rows (``t`` tile columns):
+tiles)``, 16 batched GEMMs (per group) in one :func:`numpy.matmul`: 16 multiply-adds per 2x2
+outputs and channel pair where a direct or im2col conv does 36. Per block of ``n`` samples by
+``r`` rows of ``t`` tiles:
 
-- ``U = G g G^T``: ``(16, groups, O/groups, C/groups)``, once per call;
-- ``V = B^T d B``: ``(16, C, n, r, t)``, computed by slicing arithmetic on whole arrays (step-2
-  views select the overlapping patches; no loop over tiles), rows first, then columns;
-- ``M = U @ V``: ``(16, O, n, r, t)``; ``Y = A^T M A`` is written into the output's step-2 views.
+1. ``U = G g G^T``: ``(16, groups, O/groups, C/groups)``, once per call, as one product by
+   ``G (x) G``.
+2. Parity planes: the zero-padded input piece, ``2 r + 2`` by ``2 t + 2``, copied apart into its
+   four (even/odd row, even/odd column) planes of ``(r + 1) x (t + 1)``. The padding is written
+   here as zero borders (the padded input is never built; negative padding crops), and so is
+   the extra zero row/column that completes the last tile of an odd output size.
+3. ``V = B^T d B``: ``(16, C, n, r, t + 1)``. In a parity plane, the patch element two columns
+   on is the next element and two rows on the next row, so both passes (columns, then rows) are
+   NumPy arithmetic on long contiguous runs, with no loop over tiles; each row carries one
+   garbage column, computed across the row end and never used.
+4. ``M = U @ V``: ``(16, O, n, r, t + 1)``.
+5. ``Y = A^T M A``: one product by ``A^T (x) A^T`` (4 x 16), then four copies into the output's
+   step-2 views (positions ``(2 i + a, 2 j + b)``), which leave out the garbage column and the
+   extra row/column of an odd size.
 
-An odd output size is handled by padding the input with one more zero row/column (a whole last
-tile) and leaving the tile's extra output out. Blocks are whole samples while their temporaries
-(padded piece, row-transformed input, ``V``, ``M`` and the half-transformed ``M``: about
-``4 C + 6 O`` values per output position) fit :func:`convscope.backend.get_workspace_bytes`,
-else bands of tile rows of one sample.
+Blocks (:func:`_plan`) are whole samples while ``V`` and ``M`` stay within a few chunk targets
+(:func:`convscope.backend.get_chunk_bytes`, but at least 512 tiles wide for the GEMMs) and all
+temporaries (about ``28 C + 20 O`` values per tile) within
+:func:`convscope.backend.get_workspace_bytes`; else bands of tile rows of one sample.
 
 The input gradient of a stride-1 3x3 conv is a full correlation of the output gradient with the
 kernel rotated by 180 degrees and its channels swapped (per group); it runs through the same
-forward core, on ``gy`` padded by ``2 - offset`` before, so that the result comes out already
-cropped to ``offset + [0, extent)`` (zeros past the windows, a transposed conv's output padding).
-The weight gradient is left to the GEMM.
+core, on ``gy`` padded by ``2 - offset`` before and whatever reaches ``offset + extent`` after,
+so that the result comes out already cropped to ``offset + [0, extent)``, zeros past the
+windows included (a transposed conv's output padding): no full-size result, no crop copy. The
+weight gradient is left to the GEMM (``supports`` refuses it).
 
-Accuracy: the transforms add and halve, so rounding grows a little over direct summation. Measured
-against a float64 reference on random normal data (C = 64, 3x3): the float32 maximum error was
-about 1.4x that of :mod:`.gemm` (both ~1e-6 relative to the largest output), and float64 agrees with
-:mod:`.gemm` to ~1e-15 relative to the largest output.
+Accuracy
+--------
+The transforms add, subtract and halve, so rounding grows a little over a direct dot product.
+Measured against a float64 reference on random normal data (weights scaled by ``1/sqrt(9 C)``),
+as the maximum error relative to the largest output: float32 Winograd 1.6e-7 to 7.4e-7, 0.8 to
+2.0 times the float32 GEMM's (1.5e-7 to 4.8e-7; C = 3 to 256); float64 Winograd agrees with the
+float64 GEMM to 4e-16 to 1.4e-15. The input gradient behaves the same (1.5 to 2 times).
+
+Speed
+-----
+On the reference machine (2 cores, OpenBLAS on 2 threads, float32, best of 3 to 4) it is about
+even with the GEMM at C = O = 64 on 56x56 (71 ms against 73 to 84), faster for wider layers
+(C = O = 128 at 28x28: 50 against 64 to 78; 256 at 14x14: 15 against 16.5 to 20; input
+gradients 20 to 35% faster), and slower with 32 channels or fewer, where the transforms (passes
+over memory) cost more than the multiply-adds they save. :func:`cost` models that.
+
+References
+----------
+A. Lavin and S. Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016,
+arXiv:1509.09308.
 """
 
 from __future__ import annotations
@@ -61,16 +88,16 @@ __all__ = ["NAME"]
 
 NAME = "winograd"
 
-#: Cost model (ns), fitted to measurements with 2 OpenBLAS threads in float32 on the machine the
-#: GEMM's constants come from (see :func:`cost`): the rate of the 16 batched products
-#: (multiply-adds per ns), per value of ``V`` (the input transform: parity planes and two passes),
+#: Cost model (ns), fitted (least squares, relative) to 12 forward shapes with 2 OpenBLAS threads
+#: in float32 on the machine the GEMM's constants come from, within about 25% (see :func:`cost`):
+#: the rate of the 16 batched products (multiply-adds per ns), per value of ``V`` (the input transform: parity planes and two passes),
 #: per sample, input channel and row of tiles (the planes' short copies), per value of ``M``
 #: (the products writing it, the output transform reading it and the copies into the output),
 #: per weight pair (its transform), per call, per block and per group of a block (16 products).
-MACS_PER_NS = 58.0
-NS_INPUT = 1.4
+MACS_PER_NS = 70.0
+NS_INPUT = 1.25
 NS_ROW = 100.0
-NS_OUTPUT = 1.3
+NS_OUTPUT = 1.0
 NS_WEIGHT = 13.0
 NS_CALL = 50000.0
 NS_BLOCK = 60000.0
@@ -189,7 +216,8 @@ def _transform_input(p: np.ndarray, n: int, C: int, rows: int, cols: int, op: st
     return v
 
 
-def _transform_output(m: np.ndarray, n: int, rows: int, cols: int, dst: list[list[np.ndarray]], op: str) -> None:
+def _transform_output(m: np.ndarray, n: int, rows: int, cols: int, dst: list[list[np.ndarray]],
+                      op: str) -> None:
     """``Y = A^T M A`` of ``m (16, O, n * rows * (cols + 1))``, as one matrix product by ``A^T (x)
     A^T`` (4 x 16: BLAS streams ``M`` once, faster here than three passes of NumPy arithmetic),
     then copied into ``dst[a][b] (n, O, h_a, w_b)``, the output's positions ``(2 i + a, 2 j + b)``
