@@ -80,7 +80,7 @@ from .._validation import as_real_array, check_choice, check_float_dtype, to_tup
 from ..ops import algorithms
 from ..ops.algorithms._common import all_finite
 from ..ops.algorithms.separable import _factors, _rank_rtol, separable_factors
-from ._boundary import _pad_planes
+from ._boundary import _PAD_MODES, _pad_planes
 
 __all__ = [
     "convolve2d",
@@ -204,23 +204,38 @@ def choose_method(kernel, image_shape: tuple[int, int] = (1024, 1024)) -> str:
 
 
 def _correlate_planes(planes: np.ndarray, k: np.ndarray, method: str, stride: tuple[int, int],
-                      finite: bool, fn: str, original: np.ndarray) -> np.ndarray:
-    """Valid cross-correlation of every padded plane ``planes (M, Hp, Wp)`` (C-contiguous, in
-    the compute dtype) with ``k (P, Q)`` (in the same dtype) at the stride, by the engine:
-    ``method`` 'auto' lets it choose, another name forces that algorithm. ``finite``: the image
-    holds no NaN or inf; ``original`` is the kernel before the cast, for the rank test.
-    Returns a new array ``(M, Ho, Wo)``."""
+                      finite: bool | None, fn: str, original: np.ndarray,
+                      pads=((0, 0), (0, 0)), border=None) -> np.ndarray:
+    """Cross-correlation of every plane ``planes (M, H, W)`` (in the compute dtype) padded by
+    ``pads`` with ``k (P, Q)`` (in the same dtype) at the stride, by the engine: ``method`` 'auto'
+    lets it choose, another name forces that algorithm. ``border``: the engine's padding mode
+    and fill (None: ``planes`` are padded already, and ``pads`` zero). ``finite``: whether the
+    image holds no NaN or inf (None: not known; the engine checks where it matters);
+    ``original`` is the kernel before the cast, for the rank test. Returns a new array
+    ``(M, Ho, Wo)``."""
     if method == "separable" and _factors(original, _rank_rtol(original.dtype)) is None:
         raise ValueError(f"{fn}: method='separable' expects a kernel of rank 1 (an outer product "
                          f"of a column and a row), but the kernel of shape {k.shape} has a higher rank "
                          "or holds NaN or inf")
-    _, hp, wp = planes.shape
+    _, h, w = planes.shape
+    (top, bottom), (left, right) = pads
+    hp, wp = h + top + bottom, w + left + right
     p, q = k.shape
     out = (-(-(hp - p + 1) // stride[0]), -(-(wp - q + 1) // stride[1]))
     with contextlib.nullcontext() if method == "auto" else backend.algorithm(method):
-        y = algorithms.forward(planes[:, None], k[None, None], ((0, 0), (0, 0)), stride, (1, 1), 1, out, fn,
-                               finite=finite, kernel=original)
+        y = algorithms.forward(planes[:, None], k[None, None], pads, stride, (1, 1), 1, out, fn,
+                               finite=finite, kernel=original, border=border)
     return y[:, 0]
+
+
+def _flat_view(src: np.ndarray) -> np.ndarray | None:
+    """``src (..., H, W)`` as ``(M, H, W)`` without a copy, or None where that needs one."""
+    flat = src.view()
+    try:
+        flat.shape = (-1, *src.shape[-2:])
+    except AttributeError:
+        return None
+    return flat
 
 
 # =========================================================================== SciPy front end
@@ -495,10 +510,16 @@ def apply(image, kernel, *, mode: str = "same", boundary: str = "reflect", fillv
     pads = {"same": ((p // 2, (p - 1) // 2), (q // 2, (q - 1) // 2)),
             "full": ((p - 1, p - 1), (q - 1, q - 1)),
             "valid": ((0, 0), (0, 0))}[mode]
-    finite = all_finite(x) and (boundary != "fill" or math.isfinite(fillvalue))
+    # NaN and inf: known for a non-finite fill, else left to the engine, which checks the
+    # image where its choice depends on it.
+    finite = None if boundary != "fill" or math.isfinite(fillvalue) else False
     kc = k.astype(compute)
 
     def run(src: np.ndarray, kernel2d: np.ndarray, original: np.ndarray, padded: bool = False) -> np.ndarray:
+        flat = None if padded or src.dtype != compute or src.strides[-1] != src.itemsize else _flat_view(src)
+        if flat is not None:                         # the engine pads (or reads the border in place)
+            return _correlate_planes(flat, kernel2d, method, stride, finite, fn, original, pads,
+                                     (_PAD_MODES[boundary], fillvalue if boundary == "fill" else 0.0))
         xp = src if padded else _pad_planes(src, pads, boundary, fillvalue, compute)
         return _correlate_planes(xp.reshape(-1, *xp.shape[-2:]), kernel2d, method, stride, finite, fn, original)
 

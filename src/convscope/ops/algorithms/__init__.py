@@ -52,7 +52,8 @@ import numpy as np
 
 from ... import backend
 from . import _planes_fft, direct, gemm, pointwise, separable
-from ._common import PASSES, Problem, all_finite, alloc, input_grad_padding, pad_input, problem
+from ._common import (PASSES, Problem, all_finite, alloc, border_index, input_grad_padding, pad_input, pad_planes,
+                      problem)
 
 __all__ = ["ALGORITHMS", "Problem", "problem", "plan", "choose", "forward", "input_grad", "weight_grad"]
 
@@ -161,14 +162,17 @@ def _run(p: Problem, op: str, call):
 
 
 def forward(x: np.ndarray, w: np.ndarray, padding, stride, dilation, groups: int, out, op: str,
-            what: str = "output", *, finite: bool | None = None, kernel=None) -> np.ndarray:
-    """Conv of ``x`` zero-padded by ``padding``, no bias; ``out`` is the output's spatial shape.
+            what: str = "output", *, finite: bool | None = None, kernel=None, border=None) -> np.ndarray:
+    """Conv of ``x`` padded by ``padding``, no bias; ``out`` is the output's spatial shape.
 
-    For a single-kernel problem (see the module documentation) ``finite`` says whether ``x``
-    holds only finite values (None: checked here; a caller that padded ``x`` itself checks the
-    unpadded data, which is cheaper) and ``kernel`` is the 2-D kernel as the caller had it
-    before its cast to ``x``'s dtype, for the rank test at that dtype's tolerance (default
-    ``w[0, 0]``). Both are ignored for other problems.
+    The padding is zeros, or with ``border = (mode, fill)`` the values of that mode
+    (:func:`._common.border_index`: ``'constant'`` with ``fill``, ``'reflect'``, ``'symmetric'``,
+    ``'replicate'``, ``'circular'``). For a single-kernel problem (see the module documentation)
+    an algorithm with a fused path reads the border through index maps instead of a padded
+    copy; others get the padded planes. ``finite`` says whether ``x`` holds only finite values
+    (None: checked here where the choice or the tap schedule depends on it) and ``kernel`` is
+    the 2-D kernel as the caller had it before its cast to ``x``'s dtype, for the rank test at
+    that dtype's tolerance (default ``w[0, 0]``). Both are ignored for other problems.
 
     Examples
     --------
@@ -181,29 +185,68 @@ def forward(x: np.ndarray, w: np.ndarray, padding, stride, dilation, groups: int
     ...     y = algorithms.forward(planes, box, ((0, 0), (0, 0)), (1, 1), (1, 1), 1, (4, 4), "filter")
     >>> y.shape, log, bool(np.allclose(y, 1))
     ((2, 1, 4, 4), [('filter', 'forward', 'separable')], True)
+    >>> y = algorithms.forward(planes, box, ((1, 1), (1, 1)), (1, 1), (1, 1), 1, (6, 6), "filter",
+    ...                        border=("reflect", 0.0))               # a mirrored border, not zeros
+    >>> bool(np.allclose(y, 1))
+    True
     """
     p = problem("forward", x.shape, w.shape[0], w.shape[2:], out, stride, padding, dilation, groups, x.dtype)
+    fused = border is not None and p.single
+    if border is not None and not fused:
+        if border[0] != "constant" or border[1] != 0:
+            x = pad_planes(x, padding, border[0], border[1], x.dtype)
+            padding = ((0, 0), (0, 0))
+            p = dataclasses.replace(p, spatial=x.shape[2:], padding=((0, 0), (0, 0)))
     if not p.single:
         return _run(p, op, lambda m: m.forward(x, w, padding, stride, dilation, groups, out, op, what))
     # A single-kernel problem: its two facts, once; then the chosen algorithm's plane path.
     k = w[0, 0]
     original = k if kernel is None else np.asarray(kernel)
     factors = separable._factors(original, separable._rank_rtol(original.dtype))
-    finite = bool(all_finite(x) if finite is None else finite) and all_finite(k)
+    if not all_finite(k):
+        finite = False
     p = dataclasses.replace(p, rank1=factors is not None, finite=finite)
+    if finite is None and not _finite_irrelevant(dataclasses.replace(p, finite=True)):
+        finite = all_finite(x)
+        p = dataclasses.replace(p, finite=finite)
+    mode, fill = border if border is not None else ("constant", 0)
     planes: list[np.ndarray] = []
 
-    def call(m: ModuleType) -> np.ndarray:
-        entry = getattr(_planes_module(m, p), "forward_planes", None)
-        if entry is None:
-            return m.forward(x, w, padding, stride, dilation, groups, out, op, what)
+    def padded() -> np.ndarray:
         if not planes:
-            xp = pad_input(x, padding, op, slot="planes.padded")[:, 0]
+            if mode == "constant" and fill == 0:
+                xp = pad_input(x, padding, op, slot="planes.padded")[:, 0]
+            else:
+                xp = pad_planes(x[:, 0], padding, mode, fill, x.dtype)
             planes.append(xp if xp.flags.c_contiguous else np.ascontiguousarray(xp))
-        y = entry(planes[0], k, tuple(out), tuple(stride), op, finite=finite, factors=factors)
+        return planes[0]
+
+    def call(m: ModuleType) -> np.ndarray:
+        planes_module = _planes_module(m, p)
+        entry = getattr(planes_module, "forward_planes", None)
+        if entry is None:
+            if mode == "constant" and fill == 0:
+                return m.forward(x, w, padding, stride, dilation, groups, out, op, what)
+            return m.forward(padded()[:, None], w, ((0, 0), (0, 0)), stride, dilation, groups, out, op, what)
+        if getattr(planes_module, "fuses_border", lambda: False)() and x.strides[-1] == x.itemsize:
+            (top, bottom), (left, right) = padding
+            maps = (border_index(mode, x.shape[2], top, bottom), border_index(mode, x.shape[3], left, right),
+                    x.dtype.type(fill), left)
+            y = entry(x[:, 0], k, tuple(out), tuple(stride), op, finite=finite, factors=factors, border=maps)
+        else:
+            y = entry(padded(), k, tuple(out), tuple(stride), op, finite=finite, factors=factors)
         return y[:, None]
 
     return _run(p, op, call)
+
+
+def _finite_irrelevant(p: Problem) -> bool:
+    """Whether a single-kernel problem can run without knowing if its data is finite: its
+    algorithm (chosen as for finite data) keeps a NaN or inf to its windows anyway and, compiled,
+    multiplies every tap when that is not known (no autotune, which would try the others)."""
+    if backend.get_autotune() or not backend.compiled_available():
+        return False
+    return choose(p).NAME in ("direct", "separable")
 
 
 def input_grad(gy: np.ndarray, w: np.ndarray, extent, offset, stride, dilation, groups: int, op: str,

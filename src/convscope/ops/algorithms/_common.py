@@ -198,3 +198,60 @@ def pad_input(x: np.ndarray, padding: Pairs, op: str, slot: str = "conv.padded")
         xp[tuple(every[:axis] + [slice(d.stop, None)] + every[axis + 1:])] = 0
     xp[(slice(None), slice(None)) + tuple(dst)] = x[(slice(None), slice(None)) + tuple(src)]
     return xp
+
+
+# --------------------------------------------------------------------------- padding modes
+
+def border_index(mode: str, n: int, before: int, after: int) -> np.ndarray:
+    """For each position of an axis padded by ``(before, after)`` in ``mode`` (a mode of
+    :func:`convscope.ops.pad.source_index`, or ``'constant'``), the index it reads, ``-1`` for
+    the constant: what a fused padding (see :func:`convscope.ops.algorithms.forward`'s
+    ``border``) reads instead of a padded copy.
+
+    Examples
+    --------
+    >>> border_index("constant", 3, 2, 1).tolist(), border_index("reflect", 3, 2, 1).tolist()
+    ([-1, -1, 0, 1, 2, -1], [2, 1, 0, 1, 2, 1])
+    """
+    if mode == "constant":
+        i = np.arange(-before, n + after, dtype=np.int64)
+        return np.where((i >= 0) & (i < n), i, -1)
+    from ..pad import source_index
+    return source_index(mode, n, before, after).astype(np.int64)
+
+
+def pad_planes(src: np.ndarray, pads: Pairs, mode: str, fill, dtype, slot: str = "planes.padded") -> np.ndarray:
+    """The last two axes of ``src`` padded by ``pads`` in ``mode`` (see :func:`border_index`;
+    ``'constant'`` writes ``fill``) into a C-contiguous array of ``dtype``.
+
+    The interior is a strided copy (which also converts the dtype and, for channels-last input
+    passed as a transposed view, the layout), in row bands over the threads; the borders are
+    then filled from it. The result is a :func:`convscope.backend.scratch` buffer (fresh pages
+    cost more than the copy on large images): the caller must not let it escape.
+    """
+    (top, bottom), (left, right) = pads
+    *lead, h, w = src.shape
+    dtype = np.dtype(dtype)
+    out = backend.scratch(slot, (*lead, h + top + bottom, w + left + right), dtype)
+    rows, cols = slice(top, top + h), slice(left, left + w)
+
+    def band(r):
+        out[..., top + r.start:top + r.stop, cols] = src[..., r, :]
+
+    backend.parallel_for(band, backend.split(h, 4 * backend.get_num_threads()), out.size)
+    if mode == "constant":
+        value = dtype.type(fill)
+        out[..., :top, :] = value
+        out[..., top + h:, :] = value
+        out[..., rows, :left] = value
+        out[..., rows, left + w:] = value
+        return out
+    if top or bottom:
+        index = border_index(mode, h, top, bottom) + top
+        out[..., :top, cols] = out[..., index[:top], cols]
+        out[..., top + h:, cols] = out[..., index[top + h:], cols]
+    if left or right:
+        index = border_index(mode, w, left, right) + left
+        out[..., :left] = out[..., index[:left]]
+        out[..., left + w:] = out[..., index[left + w:]]
+    return out

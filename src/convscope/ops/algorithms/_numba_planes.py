@@ -122,5 +122,120 @@ def separable2d(xp, cu, cw, rv, rw, out, sh, sw, blocks):   # pragma: no cover -
                 out[m, i, :] = acc[::sw]
 
 
+@numba.njit(**_INLINE)
+def _fill_line(line, plane, src, cols, fill, left, n):     # pragma: no cover - compiled
+    """``line[c] = plane[src, cols[c]]`` for ``c < n`` (the constant ``fill`` where ``src`` or
+    ``cols[c]`` is -1): one padded row, its interior ``[left, left + W)`` as one copy."""
+    if src < 0:
+        line[:n] = fill
+        return
+    row = plane[src]
+    W = row.shape[0]
+    lo = min(left, n)
+    hi = min(left + W, n)
+    if hi > lo:
+        line[lo:hi] = row[lo - left:hi - left]
+    for c in range(lo):
+        s = cols[c]
+        line[c] = fill if s < 0 else row[s]
+    for c in range(max(hi, lo), n):
+        s = cols[c]
+        line[c] = fill if s < 0 else row[s]
+
+
+@numba.njit(**_OPTS)
+def taps2d_border(x, rows, cols, fill, left, P, tu, tv, tw, out, sh, sw, blocks):   # pragma: no cover
+    """:func:`taps2d` of the planes ``x (M, H, W)`` padded through index maps instead of a copy:
+    padded row ``r`` is source row ``rows[r]``, padded column ``c`` source column ``cols[c]``
+    (-1: ``fill``), the interior starting at column ``left``. Each task keeps the ``P`` padded
+    rows of the current window in a ring (a row is padded once per task, not once per window)."""
+    M, Ho, Wo = out.shape
+    wf = (Wo - 1) * sw + 1
+    wl = wf + (np.max(tv) if len(tv) else 0)
+    rows_total = M * Ho
+    per = (rows_total + blocks - 1) // blocks
+    T = len(tw)
+    for b in prange(blocks):
+        lines = np.empty((P, wl), dtype=out.dtype)
+        held = np.full(P, -1, dtype=np.int64)
+        trow = np.empty(T, dtype=np.int64)
+        zero = np.zeros(T, dtype=np.int64)
+        acc = np.empty(wf, dtype=out.dtype)
+        current = -1
+        for r in range(b * per, min(rows_total, (b + 1) * per)):
+            m = r // Ho
+            i = r - m * Ho
+            if m != current:
+                held[:] = -1
+                current = m
+            for t in range(T):
+                pr = i * sh + tu[t]
+                s = pr % P
+                if held[s] != pr:
+                    _fill_line(lines[s], x[m], rows[pr], cols, fill, left, wl)
+                    held[s] = pr
+                trow[t] = s
+            acc[:] = 0
+            _sweep(acc, lines, 0, 0, trow, tv, tw, wf)
+            if sw == 1:
+                out[m, i, :] = acc
+            else:
+                out[m, i, :] = acc[::sw]
+
+
+@numba.njit(**_OPTS)
+def separable2d_border(x, rows, cols, fill, left, cu, cw, rv, rw, out, sh, sw, blocks):   # pragma: no cover
+    """:func:`separable2d` of the planes ``x (M, H, W)`` padded through index maps (as
+    :func:`taps2d_border`). The vertical pass runs over the source columns only, straight from
+    the source rows (a padded column is a source column, so its vertical sum is that column's;
+    a constant column's is ``fill * sum(cw)``), and is then laid out along the padded row."""
+    M, Ho, Wo = out.shape
+    W = x.shape[2]
+    wf = (Wo - 1) * sw + 1
+    wm = wf + (rv[len(rv) - 1] if len(rv) else 0)
+    rows_total = M * Ho
+    per = (rows_total + blocks - 1) // blocks
+    U = len(cw)
+    zero_u = np.zeros(U, dtype=np.int64)
+    column_fill = fill * np.sum(cw)
+    lo = min(left, wm)
+    hi = min(left + W, wm)
+    for b in prange(blocks):
+        vs = np.empty(W, dtype=out.dtype)
+        mid = np.empty(wm, dtype=out.dtype)
+        acc = np.empty(wf, dtype=out.dtype)
+        src = np.empty(U, dtype=np.int64)
+        ws = np.empty(U, dtype=out.dtype)
+        for r in range(b * per, min(rows_total, (b + 1) * per)):
+            m = r // Ho
+            i = r - m * Ho
+            n = 0
+            constant = out.dtype.type(0)
+            for u in range(U):
+                s = rows[i * sh + cu[u]]
+                if s < 0:
+                    constant += cw[u] * fill
+                else:
+                    src[n] = s
+                    ws[n] = cw[u]
+                    n += 1
+            vs[:] = constant
+            _sweep(vs, x[m], 0, 0, src[:n], zero_u[:n], ws[:n], W)
+            if hi > lo:
+                mid[lo:hi] = vs[lo - left:hi - left]
+            for c in range(lo):
+                s = cols[c]
+                mid[c] = column_fill if s < 0 else vs[s]
+            for c in range(max(hi, lo), wm):
+                s = cols[c]
+                mid[c] = column_fill if s < 0 else vs[s]
+            acc[:] = 0
+            _sweep1d(acc, mid, rv, rw, wf)
+            if sw == 1:
+                out[m, i, :] = acc
+            else:
+                out[m, i, :] = acc[::sw]
+
+
 def set_threads(n: int) -> None:
     numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))

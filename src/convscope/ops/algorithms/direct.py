@@ -116,11 +116,19 @@ def _planes_cost(p: Problem) -> float:
                                            _gemm_ok(np.dtype(p.dtype), bool(p.finite))))
 
 
-def forward_planes(xp: np.ndarray, k: np.ndarray, out, stride, op: str, *, finite: bool = True,
-                   factors=None) -> np.ndarray:
+def fuses_border() -> bool:
+    """Whether :func:`forward_planes` reads a padding mode through index maps (compiled only)."""
+    return backend.compiled_available()
+
+
+def forward_planes(xp: np.ndarray, k: np.ndarray, out, stride, op: str, *, finite: bool | None = True,
+                   factors=None, border=None) -> np.ndarray:
     """The single-kernel pass: ``(M, *out)``, the valid correlation of the padded planes
-    ``xp (M, Hp, Wp)`` (C-contiguous) with ``k (P, Q)`` at ``stride``, every tap of
-    non-finite data multiplied (``0 * NaN`` is NaN). ``factors`` is not used."""
+    ``xp (M, Hp, Wp)`` (C-contiguous) with ``k (P, Q)`` at ``stride``, every tap of data not
+    known to be finite multiplied (``0 * NaN`` is NaN). ``factors`` is not used. With ``border
+    = (rows, cols, fill, left)`` (when :func:`fuses_border`), ``xp`` is the unpadded planes
+    ``(M, H, W)`` (rows contiguous) and the padded plane is read through those index maps
+    (:func:`._common.border_index`)."""
     k = k.astype(xp.dtype, copy=False)
     m = xp.shape[0]
     oh, ow = out
@@ -131,8 +139,15 @@ def forward_planes(xp: np.ndarray, k: np.ndarray, out, stride, op: str, *, finit
         tu, tv = np.nonzero(k) if finite else np.indices(k.shape).reshape(2, -1)
         tw = np.ascontiguousarray(k[tu, tv])
         blocks = max(1, min(m * oh, 8 * backend.get_num_threads()))
-        K.taps2d(xp, tu.astype(np.int64), tv.astype(np.int64), tw, y, stride[0], stride[1], blocks)
+        tu, tv = tu.astype(np.int64), tv.astype(np.int64)
+        if border is not None:
+            rows, cols, fill, left = border
+            K.taps2d_border(xp, rows, cols, fill, left, k.shape[0], tu, tv, tw, y, stride[0], stride[1], blocks)
+        else:
+            K.taps2d(xp, tu, tv, tw, y, stride[0], stride[1], blocks)
         return y
+    if border is not None:
+        raise ValueError("direct: a fused border needs the compiled kernels")
     _, hp, wp = xp.shape
     passes = _schedule_passes(*_schedule(k.ravel(), finite)) if k.size <= 400 else \
         2 * (k.size if not finite else np.count_nonzero(k))

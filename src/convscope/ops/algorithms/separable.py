@@ -154,12 +154,17 @@ def _taps(weights: np.ndarray, finite: bool) -> tuple[np.ndarray, np.ndarray]:
     return keep.astype(np.int64), np.ascontiguousarray(weights[keep])
 
 
-def forward_planes(xp: np.ndarray, k: np.ndarray, out, stride, op: str, *, finite: bool = True,
-                   factors=None) -> np.ndarray:
+def fuses_border() -> bool:
+    """Whether :func:`forward_planes` reads a padding mode through index maps (compiled only)."""
+    return backend.compiled_available()
+
+
+def forward_planes(xp: np.ndarray, k: np.ndarray, out, stride, op: str, *, finite: bool | None = True,
+                   factors=None, border=None) -> np.ndarray:
     """The single-kernel pass: ``(M, *out)``, the valid correlation of the padded planes
     ``xp (M, Hp, Wp)`` (C-contiguous) with ``k = outer(column, row)`` at ``stride``; ``factors``
     is the split the dispatcher found (from the kernel before its cast to the data's dtype),
-    else it is computed here."""
+    else it is computed here. ``border``: as :func:`.direct.forward_planes`'."""
     if factors is None:
         factors = _factors(k, _rank_rtol(k.dtype))
     dtype = xp.dtype
@@ -168,15 +173,21 @@ def forward_planes(xp: np.ndarray, k: np.ndarray, out, stride, op: str, *, finit
     oh, ow = out
     if backend.compiled_available():
         if len(col) == 1 or len(row) == 1:           # one pass: the kernel itself, tap by tap
-            return direct.forward_planes(xp, np.outer(col, row), out, stride, op, finite=finite)
+            return direct.forward_planes(xp, np.outer(col, row), out, stride, op, finite=finite, border=border)
         from . import _numba_planes as K
         K.set_threads(backend.get_num_threads())
         y = alloc(op, "output", (m, oh, ow), dtype)
         cu, cw = _taps(col, finite)
         rv, rw = _taps(row, finite)
-        blocks = min(m * oh, 8 * backend.get_num_threads())
-        K.separable2d(xp, cu, cw, rv, rw, y, stride[0], stride[1], max(blocks, 1))
+        blocks = max(1, min(m * oh, 8 * backend.get_num_threads()))
+        if border is not None:
+            rows, cols, fill, left = border
+            K.separable2d_border(xp, rows, cols, fill, left, cu, cw, rv, rw, y, stride[0], stride[1], blocks)
+        else:
+            K.separable2d(xp, cu, cw, rv, rw, y, stride[0], stride[1], blocks)
         return y
+    if border is not None:
+        raise ValueError("separable: a fused border needs the compiled kernels")
     y = _separable(xp, col, row, finite, _separable_plan(xp.shape, col, row, finite, dtype)[1], tuple(stride))
     return y if y.shape[1:] == tuple(out) else np.ascontiguousarray(y[:, :oh, :ow])
 
