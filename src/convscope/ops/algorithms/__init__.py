@@ -76,6 +76,9 @@ ALGORITHMS: dict[str, ModuleType] = {m.NAME: m for m in _modules}
 _SPREAD_NON_FINITE = ("fft", "winograd")
 
 _tuned: dict[Problem, str] = {}
+#: choose()'s answers by (problem, forced algorithm, compiled, threads, autotune, workspace): the cost model
+#: is a pure function of these, and costs tens of microseconds a call.
+_chosen: dict[tuple, ModuleType] = {}
 
 
 def _register(module: ModuleType) -> None:
@@ -132,6 +135,18 @@ def choose(p: Problem) -> ModuleType:
     'pointwise'
     """
     forced = backend.get_algorithm()
+    key = (p, forced, backend.compiled_available(), backend.get_num_threads(), backend.get_autotune(),
+           backend.get_workspace_bytes())
+    module = _chosen.get(key)
+    if module is None:
+        module = _choose(p, forced)
+        if len(_chosen) >= 4096:              # a bound: shapes seen by a long session
+            _chosen.clear()
+        _chosen[key] = module
+    return module
+
+
+def _choose(p: Problem, forced: str) -> ModuleType:
     if forced != "auto":
         module = ALGORITHMS.get(forced)
         if module is not None and _supports(module, p) is None:
@@ -155,6 +170,7 @@ def _run(p: Problem, op: str, call):
             if best is None or t < best[0]:
                 best, result = (t, m.NAME), r
         _tuned[p] = best[1]
+        _chosen.clear()
         backend.record_algorithm(op, p.kind, best[1])
         return result
     backend.record_algorithm(op, p.kind, module.NAME)

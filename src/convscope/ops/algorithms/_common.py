@@ -19,6 +19,7 @@ Every result is allocated through :func:`alloc`, which checks it against the mem
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Sequence
@@ -213,11 +214,19 @@ def border_index(mode: str, n: int, before: int, after: int) -> np.ndarray:
     >>> border_index("constant", 3, 2, 1).tolist(), border_index("reflect", 3, 2, 1).tolist()
     ([-1, -1, 0, 1, 2, -1], [2, 1, 0, 1, 2, 1])
     """
+    return _border_index(mode, int(n), int(before), int(after))
+
+
+@functools.lru_cache(maxsize=256)
+def _border_index(mode: str, n: int, before: int, after: int) -> np.ndarray:
     if mode == "constant":
         i = np.arange(-before, n + after, dtype=np.int64)
-        return np.where((i >= 0) & (i < n), i, -1)
-    from ..pad import source_index
-    return source_index(mode, n, before, after).astype(np.int64)
+        index = np.where((i >= 0) & (i < n), i, -1)
+    else:
+        from ..pad import source_index
+        index = source_index(mode, n, before, after).astype(np.int64)
+    index.flags.writeable = False
+    return index
 
 
 def pad_planes(src: np.ndarray, pads: Pairs, mode: str, fill, dtype, slot: str = "planes.padded") -> np.ndarray:

@@ -35,6 +35,21 @@ def _sweep(acc, plane, r0, c0, tu, tv, tw, n):           # pragma: no cover - co
     """``acc[j] += sum_t tw[t] * plane[r0 + tu[t], c0 + tv[t] + j]`` for ``j < n``."""
     T = len(tw)
     t = 0
+    while t + 8 <= T:
+        w0, w1, w2, w3 = tw[t], tw[t + 1], tw[t + 2], tw[t + 3]
+        w4, w5, w6, w7 = tw[t + 4], tw[t + 5], tw[t + 6], tw[t + 7]
+        a = plane[r0 + tu[t], c0 + tv[t]:c0 + tv[t] + n]
+        b = plane[r0 + tu[t + 1], c0 + tv[t + 1]:c0 + tv[t + 1] + n]
+        c = plane[r0 + tu[t + 2], c0 + tv[t + 2]:c0 + tv[t + 2] + n]
+        d = plane[r0 + tu[t + 3], c0 + tv[t + 3]:c0 + tv[t + 3] + n]
+        e = plane[r0 + tu[t + 4], c0 + tv[t + 4]:c0 + tv[t + 4] + n]
+        f = plane[r0 + tu[t + 5], c0 + tv[t + 5]:c0 + tv[t + 5] + n]
+        g = plane[r0 + tu[t + 6], c0 + tv[t + 6]:c0 + tv[t + 6] + n]
+        h = plane[r0 + tu[t + 7], c0 + tv[t + 7]:c0 + tv[t + 7] + n]
+        for j in range(n):
+            acc[j] += (w0 * a[j] + w1 * b[j] + w2 * c[j] + w3 * d[j]
+                       + w4 * e[j] + w5 * f[j] + w6 * g[j] + w7 * h[j])
+        t += 8
     while t + 4 <= T:
         w0, w1, w2, w3 = tw[t], tw[t + 1], tw[t + 2], tw[t + 3]
         a = plane[r0 + tu[t], c0 + tv[t]:c0 + tv[t] + n]
@@ -57,6 +72,21 @@ def _sweep1d(acc, line, tv, tw, n):                       # pragma: no cover - c
     """``acc[j] += sum_t tw[t] * line[tv[t] + j]`` for ``j < n``."""
     T = len(tw)
     t = 0
+    while t + 8 <= T:
+        w0, w1, w2, w3 = tw[t], tw[t + 1], tw[t + 2], tw[t + 3]
+        w4, w5, w6, w7 = tw[t + 4], tw[t + 5], tw[t + 6], tw[t + 7]
+        a = line[tv[t]:tv[t] + n]
+        b = line[tv[t + 1]:tv[t + 1] + n]
+        c = line[tv[t + 2]:tv[t + 2] + n]
+        d = line[tv[t + 3]:tv[t + 3] + n]
+        e = line[tv[t + 4]:tv[t + 4] + n]
+        f = line[tv[t + 5]:tv[t + 5] + n]
+        g = line[tv[t + 6]:tv[t + 6] + n]
+        h = line[tv[t + 7]:tv[t + 7] + n]
+        for j in range(n):
+            acc[j] += (w0 * a[j] + w1 * b[j] + w2 * c[j] + w3 * d[j]
+                       + w4 * e[j] + w5 * f[j] + w6 * g[j] + w7 * h[j])
+        t += 8
     while t + 4 <= T:
         w0, w1, w2, w3 = tw[t], tw[t + 1], tw[t + 2], tw[t + 3]
         a = line[tv[t]:tv[t] + n]
@@ -188,7 +218,7 @@ def separable2d_border(x, rows, cols, fill, left, cu, cw, rv, rw, out, sh, sw, b
     """:func:`separable2d` of the planes ``x (M, H, W)`` padded through index maps (as
     :func:`taps2d_border`). The vertical pass runs over the source columns only, straight from
     the source rows (a padded column is a source column, so its vertical sum is that column's;
-    a constant column's is ``fill * sum(cw)``), and is then laid out along the padded row."""
+    a constant column's is the sum of ``cw[u] * fill``), and is then laid out along the padded row."""
     M, Ho, Wo = out.shape
     W = x.shape[2]
     wf = (Wo - 1) * sw + 1
@@ -197,9 +227,12 @@ def separable2d_border(x, rows, cols, fill, left, cu, cw, rv, rw, out, sh, sw, b
     per = (rows_total + blocks - 1) // blocks
     U = len(cw)
     zero_u = np.zeros(U, dtype=np.int64)
-    column_fill = fill * np.sum(cw)
+    column_fill = out.dtype.type(0)        # a constant column's vertical sum, tap by tap (as
+    for u in range(U):                     # a padded copy's: inf * (a - b) is not inf * a - inf * b)
+        column_fill += cw[u] * fill
     lo = min(left, wm)
     hi = min(left + W, wm)
+    whole = left + W <= wm                 # the whole interior lies in the computed row
     for b in prange(blocks):
         vs = np.empty(W, dtype=out.dtype)
         mid = np.empty(wm, dtype=out.dtype)
@@ -219,16 +252,27 @@ def separable2d_border(x, rows, cols, fill, left, cu, cw, rv, rw, out, sh, sw, b
                     src[n] = s
                     ws[n] = cw[u]
                     n += 1
-            vs[:] = constant
-            _sweep(vs, x[m], 0, 0, src[:n], zero_u[:n], ws[:n], W)
-            if hi > lo:
-                mid[lo:hi] = vs[lo - left:hi - left]
-            for c in range(lo):
-                s = cols[c]
-                mid[c] = column_fill if s < 0 else vs[s]
-            for c in range(max(hi, lo), wm):
-                s = cols[c]
-                mid[c] = column_fill if s < 0 else vs[s]
+            if whole:                    # the vertical sums straight into the padded row
+                inner = mid[left:left + W]
+                inner[:] = constant
+                _sweep(inner, x[m], 0, 0, src[:n], zero_u[:n], ws[:n], W)
+                for c in range(left):
+                    s = cols[c]
+                    mid[c] = column_fill if s < 0 else mid[left + s]
+                for c in range(left + W, wm):
+                    s = cols[c]
+                    mid[c] = column_fill if s < 0 else mid[left + s]
+            else:
+                vs[:] = constant
+                _sweep(vs, x[m], 0, 0, src[:n], zero_u[:n], ws[:n], W)
+                if hi > lo:
+                    mid[lo:hi] = vs[lo - left:hi - left]
+                for c in range(lo):
+                    s = cols[c]
+                    mid[c] = column_fill if s < 0 else vs[s]
+                for c in range(max(hi, lo), wm):
+                    s = cols[c]
+                    mid[c] = column_fill if s < 0 else vs[s]
             acc[:] = 0
             _sweep1d(acc, mid, rv, rw, wf)
             if sw == 1:
