@@ -47,6 +47,8 @@ NS_VGEMM = (0.45, 0.025)
 NS_HGEMM = (1.8, 0.01)
 #: FFT (forward and inverse), per transform point and log2 of the point count.
 NS_FFT = 1.5
+#: ns per point and log2(points) of scipy.fft's transform, product and inverse on the threads.
+NS_FFT_SCIPY = 0.4
 #: Overhead of one NumPy call from Python, and of one BLAS call inside a batched matmul (ns).
 NS_CALL = 1500.0
 NS_BLAS_CALL = 500.0
