@@ -22,3 +22,6 @@ def threads_from_argv(argv=None, default: str = "2") -> str:
 THREADS = threads_from_argv()
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = THREADS
+# As convscope does when it is imported first (see convscope/__init__.py): OpenBLAS's idle workers
+# sleep after 2^20 cycles instead of spinning for 0.1 s, so they do not starve the compiled loops.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")

@@ -14,6 +14,8 @@ import numba
 import numpy as np
 from numba import prange
 
+from ._numba_planes import _sweep1d
+
 _OPTS = dict(parallel=True, cache=True, nogil=True, boundscheck=False, fastmath={"contract"})
 _REDUCE = dict(_OPTS, fastmath={"contract", "reassoc"})
 
@@ -45,6 +47,68 @@ def forward2d(xp, w, y, sh, sw, dh, dw, groups):          # pragma: no cover - c
                         for j in range(Wo):
                             acc[j] += wt * xrow[j]
             y[n, o, i, :] = acc
+
+
+@numba.njit(**_OPTS)
+def forward2d_flat(xp, w2, offsets, y, groups, block):   # pragma: no cover - compiled
+    """The stride-1 forward over flat planes: output row ``i`` is computed at the padded input's
+    width ``Wp`` (``acc[i * Wp + j]``, the columns ``j >= Wo`` wasted), so every tap is one
+    contiguous sweep ``acc += w * x_flat[offset:]`` over a block of the flat plane instead of
+    ``Ho`` short row loops; ``offsets[t] = c * Hp * Wp + u * dh * Wp + v * dw`` for tap ``t`` of
+    ``w2 (O, Cg * KH * KW)``. Tasks: (sample, output channel, block of ``block`` flat outputs)."""
+    N, O, Ho, Wo = y.shape
+    C, Hp, Wp = xp.shape[1], xp.shape[2], xp.shape[3]
+    Cg = C // groups
+    Og = O // groups
+    L = (Ho - 1) * Wp + Wo                     # the last row stops at Wo: reads stay in the plane
+    nb = (L + block - 1) // block
+    plane = Hp * Wp
+    for task in prange(N * O * nb):
+        b = task % nb
+        t = task // nb
+        n = t // O
+        o = t - n * O
+        start = b * block
+        stop = min(L, start + block)
+        acc = np.zeros(stop - start, dtype=y.dtype)
+        c0 = (o // Og) * Cg
+        line = xp[n].reshape(C * plane)[c0 * plane + start:]
+        _sweep1d(acc, line, offsets, w2[o], stop - start)
+        # scatter the block's valid columns into the output rows
+        i0 = start // Wp
+        i1 = (stop - 1) // Wp
+        for i in range(i0, i1 + 1):
+            lo = max(start, i * Wp)
+            hi = min(stop, i * Wp + Wo)
+            if hi > lo:
+                y[n, o, i, lo - i * Wp:hi - i * Wp] = acc[lo - start:hi - start]
+
+
+@numba.njit(**_REDUCE)
+def weight_grad2d_flat(xp, gyw, L_out, offsets, gw2, groups):    # pragma: no cover - compiled
+    """The stride-1 weight gradient over flat planes, the adjoint of :func:`forward2d_flat`:
+    ``gw2[o, t] = sum_n dot(gyw[n, o, :L_out], x_flat[n, c0 + offsets[t]:])``, with ``gyw (N, O,
+    Ho * Wp)`` the output gradient laid out at the padded width (zeros in the wasted columns; C-
+    contiguous, so that its rows are known to be contiguous and the dot products vectorise). Tasks: output
+    channels (each owns its row of ``gw2``)."""
+    N, O = gyw.shape[:2]
+    C, Hp, Wp = xp.shape[1], xp.shape[2], xp.shape[3]
+    L = L_out
+    Cg = C // groups
+    Og = O // groups
+    plane = Hp * Wp
+    T = len(offsets)
+    for o in prange(O):
+        c0 = (o // Og) * Cg
+        acc = np.empty(L, dtype=gw2.dtype)
+        for t in range(T):
+            acc[:] = 0
+            for n in range(N):
+                line = xp[n].reshape(C * plane)[c0 * plane + offsets[t]:c0 * plane + offsets[t] + L]
+                g = gyw[n, o, :L]
+                for j in range(L):
+                    acc[j] += g[j] * line[j]
+            gw2[o, t] = acc.sum()
 
 
 @numba.njit(**_OPTS)

@@ -46,6 +46,14 @@ MACS_PER_NS_COMPILED = 4.0
 MACS_PER_NS_NUMPY = 0.6
 NS_PASS = 3000.0
 MAX_CHANNELS_PER_GROUP = 64
+#: The stride-1 flat kernels (2 threads, measured on LeNet-5's and ResNet's 3x3 layers): the
+#: forward and input gradient's multiply-adds per ns, per (sample, channel) plane; the weight
+#: gradient's, per dot product (output channel, input channel, tap, sample); per call.
+MACS_PER_NS_FLAT = 42.0
+NS_TASK = 300.0
+MACS_PER_NS_FLAT_WGRAD = 14.0
+NS_DOT = 4.0
+NS_FLAT_CALL = 20000.0
 
 
 def _compiled(p: Problem) -> bool:
@@ -65,11 +73,27 @@ def supports(p: Problem) -> str | None:
 def cost(p: Problem) -> float:
     if p.single:
         return _planes_cost(p)
+    if _compiled(p) and p.unit_stride:
+        return _flat_cost(p)
     if _compiled(p):
         rate = MACS_PER_NS_COMPILED / (1 if p.unit_stride else 2)
         return p.macs / rate + 20000.0
     passes = p.cg * p.taps * (p.og if p.kind == "input_grad" else 1)
     return p.macs / MACS_PER_NS_NUMPY + NS_PASS * passes * max(1, p.n // 8)
+
+
+def _flat_cost(p: Problem) -> float:
+    """The compiled stride-1 kernels over flat planes (:func:`._numba_kernels.forward2d_flat`, and
+    the input gradient as a forward of the padded output gradient, and the weight gradient's dot
+    products): rows computed at the padded width, so the work grows by ``Wp / Wo``."""
+    span = p.dilation[-1] * (p.kernel[-1] - 1)
+    if p.kind == "weight_grad":
+        waste = (p.out[-1] + span) / p.out[-1]
+        return (p.macs * waste / MACS_PER_NS_FLAT_WGRAD + NS_DOT * p.o * p.cg * p.taps * p.n
+                + NS_FLAT_CALL)
+    width = p.spatial[-1] if p.kind == "input_grad" else p.out[-1]
+    planes = p.n * (p.c if p.kind == "input_grad" else p.o)
+    return p.macs * (width + span) / width / MACS_PER_NS_FLAT + NS_TASK * planes + NS_FLAT_CALL
 
 
 def _kernels():
@@ -181,6 +205,29 @@ def _padded_piece(x, samples, padding, op):
     return piece if piece.flags.c_contiguous else np.ascontiguousarray(piece)
 
 
+#: Flat outputs per task of the compiled stride-1 forward (an accumulator that stays in L1).
+FLAT_BLOCK = 2048
+
+
+def _flat_offsets(shape, kernel, dilation, cg: int) -> np.ndarray:
+    """For :func:`._numba_kernels.forward2d_flat`: each tap's offset ``c * Hp * Wp + u * dh * Wp
+    + v * dw`` in a flat sample of padded planes of ``shape (n, C, Hp, Wp)``, in ``w``'s order."""
+    _, _, hp, wp = shape
+    c, u, v = np.indices((cg,) + tuple(kernel)).reshape(3, -1)
+    return (c * hp * wp + u * dilation[0] * wp + v * dilation[1]).astype(np.int64)
+
+
+def _widened(gy: np.ndarray, wp: int, op: str) -> tuple[np.ndarray, int]:
+    """``gy (n, O, Ho, Wo)`` laid out at width ``wp`` with zeros past ``Wo``, flat per plane:
+    ``(n, O, Ho * wp)`` (C-contiguous), and the length :func:`._numba_kernels.weight_grad2d_flat`
+    reads of each plane, ``(Ho - 1) * wp + Wo``."""
+    n, o, ho, wo = gy.shape
+    wide = backend.scratch("direct.widened", (n, o, ho, wp), gy.dtype, op=op)
+    wide[..., wo:] = 0
+    wide[..., :wo] = gy
+    return wide.reshape(n, o, ho * wp), (ho - 1) * wp + wo
+
+
 def forward(x, w, padding, stride, dilation, groups, out, op, what="output"):
     N, C = x.shape[:2]
     O, Cg, kernel = w.shape[0], w.shape[1], w.shape[2:]
@@ -189,12 +236,16 @@ def forward(x, w, padding, stride, dilation, groups, out, op, what="output"):
     compiled = len(kernel) == 2 and backend.compiled_available()
     K = _kernels() if compiled else None
     w = np.ascontiguousarray(w)
+    w2 = w.reshape(O, -1)
     Og = O // groups
     wg = w.reshape((groups, Og, Cg) + tuple(kernel))
     per = C * math.prod(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], padding)) * x.itemsize
     for samples in _chunks(N, per):
         xp = _padded_piece(x, samples, padding, op)
         yc = y[samples]
+        if compiled and tuple(stride) == (1, 1):
+            K.forward2d_flat(xp, w2, _flat_offsets(xp.shape, kernel, dilation, Cg), yc, groups, FLAT_BLOCK)
+            continue
         if compiled:
             K.run("forward2d", stride[1], xp, w, yc, stride[0], stride[1], dilation[0], dilation[1], groups)
             continue
@@ -213,7 +264,24 @@ def forward(x, w, padding, stride, dilation, groups, out, op, what="output"):
     return y
 
 
+def _flipped(w: np.ndarray, groups: int) -> np.ndarray:
+    """The weights of the input gradient as a forward conv: ``(C, O / groups, *kernel)``, each
+    group's input and output channels swapped and the kernel flipped."""
+    O, Cg = w.shape[:2]
+    kernel = w.shape[2:]
+    flip = (slice(None),) * 3 + (slice(None, None, -1),) * len(kernel)
+    wg = w.reshape((groups, O // groups, Cg) + tuple(kernel)).swapaxes(1, 2)[flip]
+    return np.ascontiguousarray(wg).reshape((groups * Cg, O // groups) + tuple(kernel))
+
+
 def input_grad(gy, w, extent, offset, stride, dilation, groups, op, what):
+    if len(w.shape) == 4 and tuple(stride) == (1, 1) and backend.compiled_available():
+        # Stride 1: the forward of gy zero-padded by (k - 1) * d, less the offset, with the
+        # flipped weights; its output is the cropped input gradient itself.
+        kernel = w.shape[2:]
+        pads = tuple(((k - 1) * d - off, e + off - m)
+                     for k, d, off, e, m in zip(kernel, dilation, offset, extent, gy.shape[2:]))
+        return forward(gy, _flipped(w, groups), pads, (1, 1), dilation, groups, tuple(extent), op, what)
     N, O = gy.shape[:2]
     Cg, kernel = w.shape[1], w.shape[2:]
     C = Cg * groups
@@ -267,6 +335,11 @@ def weight_grad(x, gy, weight_shape, padding, stride, dilation, groups, op):
         n = samples.stop - samples.start
         xp = _padded_piece(x, samples, padding, op)
         gyc = gy[samples]
+        if compiled and tuple(stride) == (1, 1):
+            gyw, length = _widened(gyc, xp.shape[3], op)
+            K.weight_grad2d_flat(xp, gyw, length, _flat_offsets(xp.shape, kernel, dilation, Cg), part.reshape(O, -1), groups)
+            gw += part
+            continue
         if compiled:
             K.run("weight_grad2d", stride[1], xp, gyc, part, stride[0], stride[1], dilation[0], dilation[1], groups)
             gw += part
