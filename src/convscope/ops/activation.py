@@ -32,7 +32,17 @@ def relu_backward(g, x):
     >>> relu_backward(np.ones(2), np.array([0., np.nan])).tolist()    # 0 at x = 0, passes at NaN
     [0.0, 1.0]
     """
-    return np.where(x <= 0, np.zeros((), dtype=g.dtype), g)
+    bits = _BITS.get(g.dtype.itemsize) if g.dtype.kind == "f" else None
+    if bits is None or g.shape != np.shape(x):
+        return np.where(x <= 0, np.zeros((), dtype=g.dtype), g)
+    # Branch-free (np.where mispredicts on the random signs of activations: 4x slower): g's bits
+    # and-ed with a mask of all ones where x > 0 or NaN, of zeros where x <= 0.
+    mask = np.less_equal(x, 0).view(np.int8).astype(bits)
+    mask -= 1
+    return np.bitwise_and(np.ascontiguousarray(g).view(bits), mask).view(g.dtype)
+
+
+_BITS = {2: np.int16, 4: np.int32, 8: np.int64}
 
 
 def leaky_relu(x, slope):

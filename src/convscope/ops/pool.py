@@ -40,6 +40,7 @@ from typing import Any, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
+from .. import backend
 from .pad import pad as _pad
 
 Ints = Sequence[int]
@@ -255,6 +256,14 @@ def max_pool_forward(x: np.ndarray, kernel: Ints, stride: Ints, padding: Ints, d
     """
     spatial = x.shape[2:]
     out = pool_output_shape(spatial, kernel, stride, padding, dilation, ceil_mode)
+    if len(spatial) == 2 and x.dtype.kind in "fiu" and x.size and backend.compiled_available():
+        from . import _numba_pool as K
+        K.set_threads(backend.get_num_threads())
+        y = np.empty(x.shape[:2] + tuple(out), dtype=x.dtype)
+        indices = np.empty(y.shape, dtype=np.int64)
+        K.max_pool2d(np.ascontiguousarray(x), y, indices, *kernel, *stride, *padding, *dilation,
+                     x.dtype.type(_lowest(x.dtype)))
+        return y, indices
     walk = _walk(spatial, kernel, stride, padding, dilation, out)
     xp = _pad_windows(x, walk.pads, _lowest(x.dtype))
     # Per dim, the start of each window and its first tap inside the input (past left padding).
@@ -318,6 +327,12 @@ def max_pool_backward(gy: np.ndarray, indices: np.ndarray, input_shape: Ints) ->
     """
     planes = math.prod(input_shape[:2])
     size = math.prod(input_shape[2:])
+    if len(input_shape) == 4 and indices.ndim == 4 and gy.size and backend.compiled_available():
+        from . import _numba_pool as K
+        K.set_threads(backend.get_num_threads())
+        gx = np.zeros((input_shape[0], input_shape[1], size), dtype=gy.dtype)
+        K.max_pool2d_backward(np.ascontiguousarray(gy), np.ascontiguousarray(indices), gx)
+        return gx.reshape(input_shape)
     per_plane = math.prod(indices.shape[2:])           # explicit: -1 is ambiguous for an empty batch
     flat = (indices.reshape(planes, per_plane) + (np.arange(planes, dtype=np.int64) * size)[:, None]).reshape(-1)
     weights = gy.reshape(-1)
