@@ -100,15 +100,39 @@ def weight_grad2d_flat(xp, gyw, L_out, offsets, gw2, groups):    # pragma: no co
     T = len(offsets)
     for o in prange(O):
         c0 = (o // Og) * Cg
-        acc = np.empty(L, dtype=gw2.dtype)
-        for t in range(T):
-            acc[:] = 0
+        zero = np.zeros(1, dtype=gw2.dtype)[0]
+        t = 0
+        while t < T:                           # four taps a pass: one load of gy per 4 products
+            k = min(4, T - t)
+            s0 = zero
+            s1 = zero
+            s2 = zero
+            s3 = zero
             for n in range(N):
-                line = xp[n].reshape(C * plane)[c0 * plane + offsets[t]:c0 * plane + offsets[t] + L]
+                flat = xp[n].reshape(C * plane)
                 g = gyw[n, o, :L]
+                b0 = c0 * plane + offsets[t]
+                b1 = c0 * plane + offsets[t + 1] if k > 1 else b0
+                b2 = c0 * plane + offsets[t + 2] if k > 2 else b0
+                b3 = c0 * plane + offsets[t + 3] if k > 3 else b0
+                l0 = flat[b0:b0 + L]
+                l1 = flat[b1:b1 + L]
+                l2 = flat[b2:b2 + L]
+                l3 = flat[b3:b3 + L]
                 for j in range(L):
-                    acc[j] += g[j] * line[j]
-            gw2[o, t] = acc.sum()
+                    gj = g[j]
+                    s0 += gj * l0[j]
+                    s1 += gj * l1[j]
+                    s2 += gj * l2[j]
+                    s3 += gj * l3[j]
+            gw2[o, t] = s0
+            if k > 1:
+                gw2[o, t + 1] = s1
+            if k > 2:
+                gw2[o, t + 2] = s2
+            if k > 3:
+                gw2[o, t + 3] = s3
+            t += k
 
 
 @numba.njit(**_OPTS)

@@ -51,7 +51,7 @@ MAX_CHANNELS_PER_GROUP = 64
 #: gradient's, per dot product (output channel, input channel, tap, sample); per call.
 MACS_PER_NS_FLAT = 42.0
 NS_TASK = 300.0
-MACS_PER_NS_FLAT_WGRAD = 14.0
+MACS_PER_NS_FLAT_WGRAD = 27.0
 NS_DOT = 4.0
 NS_FLAT_CALL = 20000.0
 
