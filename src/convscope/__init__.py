@@ -18,8 +18,9 @@ from .errors import ResourceError
 from .autograd import Tensor, cat, enable_grad, is_grad_enabled, no_grad, stack, tensor
 from .random import manual_seed
 from .analysis import summary
+from .io.weights import load, save
 
 __version__ = "0.1.0"
 
-__all__ = ["Tensor", "tensor", "cat", "stack", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed", "summary", "backend", "random", "nn",
+__all__ = ["save", "load", "Tensor", "tensor", "cat", "stack", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed", "summary", "backend", "random", "nn",
            "ResourceError", "__version__"]

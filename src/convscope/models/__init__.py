@@ -78,4 +78,7 @@ def get(name: str, **kwargs) -> Module:
     """
     if name not in _REGISTRY:
         raise ValueError(f"models.get: name expects one of {', '.join(available())}, but got {name!r}")
-    return _REGISTRY[name](**kwargs)
+    model = _REGISTRY[name](**kwargs)
+    # What rebuilds it: convscope.save records it, so convscope.load returns the model itself.
+    model.zoo_spec = {"name": name, "kwargs": dict(kwargs)}
+    return model
