@@ -172,3 +172,45 @@ def test_weights_that_do_not_fit_the_named_model_are_refused(tmp_path):
 def test_bad_save_arguments_are_type_errors(tmp_path, obj, message):
     with pytest.raises(TypeError, match=message):
         convscope.save(obj, tmp_path / "w.safetensors")
+
+
+# --------------------------------------------------------------------------- PyTorch files
+
+def test_a_pytorch_state_dict_file_loads_into_the_zoo_model(tmp_path):
+    torch = pytest.importorskip("torch")
+    convscope.manual_seed(1)
+    source = models.get("resnet18", num_classes=4)
+    state = {k: torch.from_numpy(np.array(v)) for k, v in source.state_dict().items()}
+    for wrap, name in [(lambda s: s, "plain.pth"), (lambda s: {"state_dict": s, "epoch": 3}, "ckpt.pt")]:
+        path = tmp_path / name
+        torch.save(wrap(state), str(path))
+        net = models.get("resnet18", num_classes=4)
+        net.load_state_dict(weights.load_torch(path))
+        for key, value in source.state_dict().items():
+            np.testing.assert_array_equal(net.state_dict()[key], value, err_msg=key)
+
+
+def test_a_pickle_that_runs_code_is_refused(tmp_path):
+    pytest.importorskip("torch")
+    import pickle
+
+    class Boom:
+        def __reduce__(self):
+            return (os.system, ("echo pwned > " + str(tmp_path / "pwned"),))
+
+    path = tmp_path / "evil.pt"
+    path.write_bytes(pickle.dumps({"w": Boom()}))
+    with pytest.raises(ValueError, match=r"is not a PyTorch weights file torch.load\(weights_only=True\) accepts"):
+        weights.load_torch(path)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_pytorch_files_that_are_not_state_dicts_are_refused(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "list.pt"
+    torch.save([torch.ones(2)], str(path))
+    with pytest.raises(ValueError, match=r"expects a state dict \(names -> tensors\), but holds list"):
+        weights.load_torch(path)
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(ValueError, match=r"is not a PyTorch weights file"):
+        weights.load_torch(path)

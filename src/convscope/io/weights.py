@@ -52,7 +52,7 @@ import numpy as np
 
 from .._files import atomic_write
 
-__all__ = ["save", "load", "load_state_dict", "read_metadata", "MAX_HEADER_BYTES", "MAX_LOAD_BYTES"]
+__all__ = ["save", "load", "load_state_dict", "load_torch", "read_metadata", "MAX_HEADER_BYTES", "MAX_LOAD_BYTES"]
 
 FORMAT = "convscope-weights"
 VERSION = "1"
@@ -306,3 +306,63 @@ def load(path, *, max_bytes: int | None = MAX_LOAD_BYTES):
         raise ValueError(f"load: {str(path)!r}: its weights do not fit {name}({kwargs}): {exc}") from None
     return net
 
+
+
+def load_torch(path, *, max_bytes: int | None = MAX_LOAD_BYTES) -> dict[str, np.ndarray]:
+    """A PyTorch state dict as NumPy arrays, ready for :meth:`convscope.nn.Module.load_state_dict`.
+
+    A ``.safetensors`` file is read without PyTorch (:func:`load_state_dict`). Any other file
+    (``.pt``, ``.pth``, ``.bin``) is read by ``torch.load(path, map_location="cpu",
+    weights_only=True)``, PyTorch's loader that accepts only tensors and plain containers (a file
+    that asks for any other object is refused), and needs torch installed. A checkpoint that wraps
+    the weights (``{"state_dict": ...}`` or ``{"model": ...}``) is unwrapped. The zoo uses
+    torchvision's parameter names, so a torchvision state dict loads into the same zoo model as it is.
+
+    Raises
+    ------
+    ValueError
+        For a file torch cannot read, one that holds other objects, no tensors, or more than
+        ``max_bytes``; ``ModuleNotFoundError`` when a non-safetensors file needs torch.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> import numpy as np
+    >>> from convscope import models
+    >>> path = save({"0.weight": np.ones((6, 1, 5, 5), np.float32)}, os.path.join(tempfile.mkdtemp(), "w.safetensors"))
+    >>> load_torch(path)["0.weight"].shape
+    (6, 1, 5, 5)
+    """
+    path = Path(path)
+    fn = "load_torch"
+    if path.suffix == ".safetensors":
+        return load_state_dict(path, max_bytes=max_bytes)
+    size = _check_file(path, fn)
+    if max_bytes is not None and size > max_bytes:
+        raise ValueError(f"{fn}: {str(path)!r} is {size} bytes, more than max_bytes={max_bytes}")
+    try:
+        import torch
+    except ImportError:
+        raise ModuleNotFoundError(f"{fn}: reading {path.suffix or 'this'} files needs PyTorch (pip install torch); "
+                                  ".safetensors files need only the weights extra") from None
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:                     # UnpicklingError, RuntimeError (a bad zip), EOFError...
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{fn}: {str(path)!r} is not a PyTorch weights file torch.load(weights_only=True) "
+                         f"accepts: {first}") from None
+    for key in ("state_dict", "model"):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+    if not isinstance(obj, dict) or not obj:
+        raise ValueError(f"{fn}: {str(path)!r} expects a state dict (names -> tensors), but holds "
+                         f"{type(obj).__name__}")
+    state = {}
+    for name, value in obj.items():
+        if not isinstance(value, torch.Tensor):
+            raise ValueError(f"{fn}: {str(path)!r}: {name!r} expects a tensor, but is {type(value).__name__}")
+        value = value.detach().cpu()
+        if value.dtype == torch.bfloat16:
+            value = value.float()
+        state[str(name)] = value.numpy().copy()
+    return state
