@@ -93,3 +93,53 @@ def test_the_same_on_a_distributed_local_cluster():
             got = client.compute(lazy).result()
             expected = filters.apply(image, dilate(kernel, (2, 1)), boundary=boundary)
             np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+# --------------------------------------------------------------------------- predict
+
+def test_predict_equals_the_model_on_the_whole_batch():
+    import convscope
+    from convscope import data, models
+    convscope.manual_seed(0)
+    net = models.get("lenet5")
+    x = np.random.default_rng(0).random((130, 1, 28, 28), dtype=np.float32)
+    norm = data.Normalize(0.1307, 0.3081)
+    net.eval()
+    with convscope.no_grad():
+        expected = np.asarray(net(norm(x)).data)
+    for chunks, batch in [(130, 256), (17, 40), (64, 64)]:
+        got = scale.predict(net, da.from_array(x, chunks=(chunks, 1, 28, 28)), batch_size=batch, transform=norm)
+        assert got.chunks[0][0] == min(batch, 130)
+        np.testing.assert_allclose(got.compute(), expected, rtol=1e-5, atol=1e-5)
+    probs = scale.predict(net, x, softmax=True).compute()
+    np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
+
+
+def test_predict_reads_a_folder_of_images(tmp_path):
+    from PIL import Image
+    from convscope import models
+    net = models.get("lenet5")
+    rng = np.random.default_rng(1)
+    pixels = (rng.random((5, 28, 28)) * 255).astype(np.uint8)
+    for i, p in enumerate(pixels):
+        Image.fromarray(p).save(tmp_path / f"{i}.png")
+    got = scale.predict(net, tmp_path, batch_size=2).compute()
+    assert net.training                                       # predict evaluates a copy
+    expected = scale.predict(net, pixels[:, None].astype(np.float32) / 255).compute()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    Image.fromarray(np.zeros((20, 28), np.uint8)).save(tmp_path / "9.png")
+    with pytest.raises(ValueError, match=r"every image expects the first one's shape \(28, 28\)"):
+        scale.predict(net, tmp_path).compute()
+
+
+@pytest.mark.parametrize("images, kwargs, error, message", [
+    ("no-such-folder", {}, ValueError, r"is not a folder"),
+    (np.zeros((4, 1, 28, 28), np.float32), {"batch_size": 0}, ValueError, r"batch_size expects a positive int"),
+    (np.zeros(4, np.float32), {}, ValueError, r"expects \(N, C, H, W\) samples"),
+])
+def test_predict_argument_errors(images, kwargs, error, message):
+    from convscope import models
+    with pytest.raises(error, match=message):
+        scale.predict(models.get("lenet5"), images, **kwargs)
+    with pytest.raises(TypeError, match=r"model expects a convscope.nn.Module"):
+        scale.predict("lenet5", np.zeros((1, 1, 28, 28)))

@@ -1,4 +1,8 @@
-"""Filtering images larger than memory, chunk by chunk, on Dask (the ``scale`` extra).
+"""Filtering and classifying images beyond one machine's memory, chunk by chunk, on Dask (the ``scale`` extra).
+
+:func:`predict` runs a model's inference over a Dask array of images (or a folder of image files)
+in parallel partitions of samples.
+
 
 :func:`filter` is :func:`convscope.filters.apply` for a `Dask array <https://docs.dask.org/en/stable/array.html>`_:
 the image is extended past its border lazily by the boundary mode (``dask.array.pad``), each chunk
@@ -29,7 +33,7 @@ import numpy as np
 from . import filters
 from ._validation import to_tuple
 
-__all__ = ["filter"]
+__all__ = ["filter", "predict"]
 
 #: The filters' boundary names -> ``numpy.pad`` / ``dask.array.pad`` modes.
 _DASK_PAD = {"reflect": "reflect", "symm": "symmetric", "replicate": "edge", "wrap": "wrap", "fill": "constant"}
@@ -180,3 +184,110 @@ def filter(image, kernel, *, mode: str = "same", boundary: str = "reflect", fill
         index[ha], index[wa] = slice(None, None, stride[0]), slice(None, None, stride[1])
         y = y[tuple(index)]
     return y
+
+
+def _images_from_files(paths, fn: str, mode: str | None):
+    """A lazy ``(N, C, H, W)`` float32 Dask array of image files (0-1 scale), one chunk per file."""
+    import dask
+    da = _dask()
+    from .io.images import read_image
+    if not paths:
+        raise ValueError(f"{fn}: images expects image files, but the folder or list holds none")
+    first = read_image(paths[0], mode=mode)       # the shape every file must have (checked per file)
+
+    def load(path, shape=first.shape):
+        a = read_image(path, mode=mode)
+        if a.shape != shape:
+            raise ValueError(f"{fn}: every image expects the first one's shape {shape}, but {str(path)!r} "
+                             f"is {a.shape}")
+        a = a[None] if a.ndim == 2 else np.moveaxis(a, -1, 0)
+        return (a.astype(np.float32) / 255)[None]
+
+    channels = 1 if first.ndim == 2 else first.shape[2]
+    shape = (1, channels) + first.shape[:2]
+    parts = [da.from_delayed(dask.delayed(load)(p), shape=shape, dtype=np.float32) for p in paths]
+    return da.concatenate(parts, axis=0)
+
+
+def predict(model, images, *, batch_size: int = 256, transform=None, softmax: bool = False,
+            mode: str | None = None):
+    """A model's outputs for every image, computed lazily in partitions of samples.
+
+    Parameters
+    ----------
+    model : convscope.nn.Module
+        Run in eval mode without gradients (a copy travels with each task: the caller's model is
+        not changed).
+    images : dask.array.Array, array_like, folder or list of image files
+        ``(N, C, H, W)`` samples (the batch axis chunked any way; the others are made whole), or
+        files read with :func:`convscope.io.read_image` (``mode``: 'L', 'RGB'...; all of one shape)
+        and scaled to ``[0, 1]``, as ``(N, C, H, W)`` float32.
+    batch_size : int
+        Samples per partition (the batch axis is rechunked to it).
+    transform : callable, optional
+        Applied to each partition's batch before the model (e.g. ``data.Normalize``).
+    softmax : bool
+        Return class probabilities instead of the model's raw outputs.
+
+    Returns
+    -------
+    dask.array.Array
+        ``(N, *model output)``, lazy; ``.compute()`` (or a ``dask.distributed`` client) runs it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dask.array as da
+    >>> from convscope import models, scale
+    >>> net = models.get("lenet5")
+    >>> x = da.zeros((1000, 1, 28, 28), dtype=np.float32, chunks=100)
+    >>> out = scale.predict(net, x, batch_size=300, softmax=True)
+    >>> out.shape, out.chunks[0]
+    ((1000, 10), (300, 300, 300, 100))
+    >>> bool(np.allclose(out.sum(axis=1).compute(), 1))
+    True
+    """
+    import copy
+    import os
+    from pathlib import Path
+
+    from .autograd import no_grad
+    from .nn.functional import softmax as _softmax
+    from .nn.module import Module
+    fn = "scale.predict"
+    da = _dask()
+    if not isinstance(model, Module):
+        raise TypeError(f"{fn}: model expects a convscope.nn.Module, but got {type(model).__name__}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"{fn}: batch_size expects a positive int, but got {batch_size!r}")
+    if isinstance(images, (str, os.PathLike)) and Path(images).is_dir():
+        paths = sorted(p for p in Path(images).iterdir() if p.is_file() and not p.name.startswith("."))
+        x = _images_from_files(paths, fn, mode)
+    elif isinstance(images, (list, tuple)) and images and isinstance(images[0], (str, os.PathLike)):
+        x = _images_from_files([Path(p) for p in images], fn, mode)
+    elif isinstance(images, (str, os.PathLike)):
+        raise ValueError(f"{fn}: images expects a folder of image files, but {str(images)!r} is not a folder")
+    else:
+        x = images if isinstance(images, da.Array) else da.from_array(np.asarray(images))
+    if x.ndim < 2:
+        raise ValueError(f"{fn}: images expects (N, C, H, W) samples, but got shape {x.shape}")
+    x = x.rechunk((batch_size,) + x.shape[1:])
+    net = copy.deepcopy(model).eval()
+    # The output's shape and dtype, from one sample (and every argument checked before the graph).
+    probe = np.zeros((1,) + x.shape[1:], x.dtype)
+    with no_grad():
+        sample = net(transform(probe) if transform else probe)
+    sample = np.asarray(getattr(sample, "data", sample))
+
+    def run(batch, net=net):
+        with no_grad():
+            out = net(transform(batch) if transform else batch)
+            out = _softmax(out, dim=1) if softmax else out
+        return np.asarray(getattr(out, "data", out))
+
+    dtype = sample.dtype
+    chunks = (x.chunks[0],) + tuple((n,) for n in sample.shape[1:])
+    return x.map_blocks(run, chunks=chunks, dtype=dtype,
+                        drop_axis=list(range(len(sample.shape), x.ndim)) if x.ndim > sample.ndim else [],
+                        new_axis=list(range(x.ndim, sample.ndim)) if sample.ndim > x.ndim else None,
+                        meta=np.empty((0,) * sample.ndim, dtype))
