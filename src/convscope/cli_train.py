@@ -37,7 +37,8 @@ _OUTPUTS = ("checkpoint.npz", "model.npz", "history.json")
 # The run arguments a resume must match, with how to name each on the command line.
 _CHECKED = {"model": "--model", "dataset": "--dataset", "source": "the data source", "optimizer": "--optimizer",
             "lr": "--lr", "momentum": "--momentum", "weight_decay": "--weight-decay", "cosine": "--cosine",
-            "augment": "--augment", "batch_size": "--batch-size", "limit": "--limit", "seed": "--seed"}
+            "augment": "--augment", "batch_size": "--batch-size", "limit": "--limit", "seed": "--seed",
+            "init_from": "--init-from", "freeze": "--freeze"}
 
 
 def _check_arguments(args) -> None:
@@ -69,6 +70,18 @@ def _check_arguments(args) -> None:
         raise UserError("--allow-lr-change applies without --cosine only (the schedule sets the rate)")
     if args.bundled and args.data_dir:
         raise UserError("--bundled and --data-dir contradict each other: pick one source of images")
+    if args.init_from == "bundled":
+        shipped = sorted(models._WEIGHTS.glob(f"{args.model}-*.safetensors"))
+        if not shipped:
+            have = sorted(p.name.split("-")[0] for p in models._WEIGHTS.glob("*.safetensors"))
+            raise UserError(f"--init-from bundled expects a model with pretrained weights in convscope "
+                            f"({', '.join(have)}), but --model is {args.model!r}")
+    elif args.init_from is not None:
+        from pathlib import Path
+        path = Path(args.init_from)
+        if not path.is_file():
+            raise UserError(f"--init-from expects 'bundled' or a weights file, but {args.init_from!r} "
+                            f"{'is not a regular file' if path.exists() else 'does not exist'}")
 
 
 def _check_out(out: Path) -> None:
@@ -94,7 +107,8 @@ def _record(args) -> dict:
     return {"model": args.model, "dataset": args.dataset, "source": source, "optimizer": args.optimizer,
             "lr": args.lr, "momentum": args.momentum if args.optimizer == "sgd" else None,
             "weight_decay": args.weight_decay, "cosine": bool(args.cosine), "augment": bool(args.augment),
-            "batch_size": args.batch_size, "limit": args.limit, "seed": args.seed, "epochs": args.epochs}
+            "batch_size": args.batch_size, "limit": args.limit, "seed": args.seed, "epochs": args.epochs,
+            "init_from": args.init_from, "freeze": sorted(args.freeze) or None}
 
 
 def _check_resume(state: dict, record: dict, args, checkpoint: Path) -> None:
@@ -241,8 +255,8 @@ def _train(args, out: Path, lock) -> int:
     train_loader = data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True, seed=args.seed,
                                    transform=augment)
     test_loader = data.DataLoader(test_set, batch_size=256, transform=norm)
-    model = models.get(args.model, in_channels=1, num_classes=10)
-    params = list(model.parameters())
+    model = _initial_model(args, models)
+    params = [p for p in model.parameters() if p.requires_grad]
     if args.optimizer == "sgd":
         optimizer = optim.SGD(params, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
     elif args.optimizer == "adamw":
@@ -280,6 +294,28 @@ def _train(args, out: Path, lock) -> int:
           f"{summary['seconds_per_epoch']:.1f} s/epoch, {summary['images_per_second']:,.0f} images/s; "
           f"weights in {out / 'model.npz'}")
     return 0
+
+
+def _initial_model(args, models):
+    """The zoo model, from --init-from's weights when given, with --freeze's parameters fixed."""
+    try:
+        model = models.get(args.model, in_channels=1, num_classes=10, weights=args.init_from)
+    except (ValueError, TypeError, FileNotFoundError, ModuleNotFoundError) as exc:
+        raise UserError(f"--init-from: {str(exc).removeprefix('models.get: ')}") from None
+    if args.freeze:
+        names = [name for name, _ in model.named_parameters()]
+        for prefix in args.freeze:
+            hit = [name for name in names if name == prefix or name.startswith(prefix.rstrip(".") + ".")]
+            if not hit:
+                tops = sorted({name.split(".")[0] for name in names}, key=lambda t: (len(t), t))
+                raise UserError(f"--freeze expects a parameter name or prefix of {args.model} (its top-level "
+                                f"names: {', '.join(tops)}), but got {prefix!r}")
+        for name, param in model.named_parameters():
+            if any(name == prefix or name.startswith(prefix.rstrip(".") + ".") for prefix in args.freeze):
+                param.requires_grad = False
+        if not any(p.requires_grad for p in model.parameters()):
+            raise UserError("--freeze leaves no parameter to train")
+    return model
 
 
 class _SetLearningRate:
@@ -338,6 +374,11 @@ def add_parser(sub) -> None:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--limit", type=int, default=0, help="use only the first N training images")
     train.add_argument("--resume", action="store_true", help="continue the run in OUT from OUT/checkpoint.npz")
+    train.add_argument("--init-from", metavar="WEIGHTS",
+                       help="start from these weights: 'bundled' (the pretrained ones shipped with convscope), a "
+                            "file of convscope.save or a PyTorch state dict (fine-tuning)")
+    train.add_argument("--freeze", metavar="PREFIX", action="append", default=[],
+                       help="keep the parameters under this name fixed (e.g. 0 for the first layer; repeatable)")
     train.add_argument("--allow-lr-change", action="store_true",
                        help="with --resume: continue with the new --lr instead of refusing it")
     train.add_argument("--force", action="store_true",

@@ -101,7 +101,8 @@ def _state_of(obj: Any, fn: str) -> dict[str, np.ndarray]:
     return tensors
 
 
-def save(obj: Any, path, *, model: str | None = None, model_args: dict | None = None) -> Path:
+def save(obj: Any, path, *, model: str | None = None, model_args: dict | None = None,
+         metadata: dict[str, str] | None = None) -> Path:
     """Write a model's weights (or a state dict) to ``path`` as safetensors; returns the path.
 
     Parameters
@@ -113,6 +114,8 @@ def save(obj: Any, path, *, model: str | None = None, model_args: dict | None = 
     model, model_args : optional
         The zoo name and keyword arguments that rebuild the model (:func:`convscope.models.get`);
         by default those of a model built by ``models.get``. :func:`load` then returns the model.
+    metadata : dict of str -> str, optional
+        More entries for the header (a dataset, an accuracy...); :func:`read_metadata` returns them.
 
     Raises
     ------
@@ -140,11 +143,14 @@ def save(obj: Any, path, *, model: str | None = None, model_args: dict | None = 
     except TypeError:
         raise TypeError(f"{fn}: model_args expects JSON-serialisable keyword arguments, but got {args!r}") from None
     from .. import __version__
-    metadata = {"format": FORMAT, "format_version": VERSION, "convscope_version": __version__,
-                "sha256": _digest(tensors)}
+    extra = dict(metadata or {})
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
+        raise TypeError(f"{fn}: metadata expects str keys and str values, but got {extra!r}")
+    header = {**extra, "format": FORMAT, "format_version": VERSION, "convscope_version": __version__,
+              "sha256": _digest(tensors)}
     if name is not None:
-        metadata.update(model=name, model_args=args_json)
-    data = _safetensors().save(tensors, metadata=metadata)
+        header.update(model=name, model_args=args_json)
+    data = _safetensors().save(tensors, metadata=header)
     return atomic_write(path, lambda f: f.write(data), fn=fn)
 
 

@@ -13,6 +13,7 @@ True
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 from typing import Callable
 
 from ..nn.module import Module
@@ -24,6 +25,9 @@ from .resnet import resnet18, resnet34, resnet50, resnet101
 from .segmentation import dilated_segmenter
 from .tiny_vgg import tiny_vgg
 from .vgg import vgg11, vgg16
+
+#: Where the pretrained weights shipped in the package live.
+_WEIGHTS = Path(__file__).parent / "weights"
 
 _REGISTRY: dict[str, Callable[..., Module]] = {
     "lenet5": lenet5,
@@ -44,7 +48,7 @@ _REGISTRY: dict[str, Callable[..., Module]] = {
     "dilated_segmenter": dilated_segmenter,
 }
 
-__all__ = ["get", "available", "lenet5", "simple_cnn", "small_vgg", "alexnet", "vgg11", "vgg16",
+__all__ = ["get", "available", "bundled_weights", "lenet5", "simple_cnn", "small_vgg", "alexnet", "vgg11", "vgg16",
            "resnet18", "resnet34", "resnet50", "resnet101", "googlenet", "mobilenet_v1", "tiny_vgg",
            "dilated_segmenter"]
 
@@ -61,8 +65,33 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get(name: str, **kwargs) -> Module:
+def bundled_weights() -> dict[str, dict[str, str]]:
+    """The pretrained weights shipped in the package, by model name: each file's metadata
+    (``dataset``, ``test_accuracy``, ``epochs``, ``command``; :func:`convscope.io.weights.read_metadata`).
+
+    Examples
+    --------
+    >>> from convscope import models
+    >>> sorted(models.bundled_weights())
+    ['lenet5', 'small_vgg']
+    >>> models.bundled_weights()["lenet5"]["dataset"]
+    'mnist'
+    """
+    from ..io.weights import read_metadata
+    found = {}
+    for path in sorted(_WEIGHTS.glob("*.safetensors")):
+        meta = read_metadata(path)
+        found[meta.get("model", path.stem)] = {**meta, "path": str(path)}
+    return found
+
+
+def get(name: str, *, weights: str | None = None, **kwargs) -> Module:
     """Build the model called ``name`` with its keyword arguments (``num_classes``, ``in_channels``...).
+
+    ``weights``: ``None`` (random initialisation), ``"bundled"`` (the pretrained weights shipped
+    in the package, see :func:`bundled_weights`; the ``weights`` extra reads them) or the path of
+    a weights file (:func:`convscope.save`'s, or a PyTorch state dict:
+    :func:`convscope.io.weights.load_torch`), loaded strictly: every name and shape must match.
 
     Examples
     --------
@@ -81,4 +110,17 @@ def get(name: str, **kwargs) -> Module:
     model = _REGISTRY[name](**kwargs)
     # What rebuilds it: convscope.save records it, so convscope.load returns the model itself.
     model.zoo_spec = {"name": name, "kwargs": dict(kwargs)}
+    if weights is None:
+        return model
+    from ..io.weights import load_torch
+    if weights == "bundled":
+        shipped = bundled_weights()
+        if name not in shipped:
+            raise ValueError(f"models.get: weights='bundled' expects a model with pretrained weights in the "
+                             f"package ({', '.join(sorted(shipped))}), but got {name!r}")
+        weights = shipped[name]["path"]
+    try:
+        model.load_state_dict(load_torch(weights))
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"models.get: the weights in {str(weights)!r} do not fit {name}({kwargs}): {exc}") from None
     return model

@@ -159,7 +159,12 @@ def _fill_line(line, plane, src, cols, fill, left, n):     # pragma: no cover - 
     if src < 0:
         line[:n] = fill
         return
-    row = plane[src]
+    _lay_out(line, plane[src], cols, fill, left, n)
+
+
+@numba.njit(**_INLINE)
+def _lay_out(line, row, cols, fill, left, n):            # pragma: no cover - compiled
+    """``line[c] = row[cols[c]]`` (``fill`` where -1) for ``c < n``, the interior as one copy."""
     W = row.shape[0]
     lo = min(left, n)
     hi = min(left + W, n)
@@ -230,8 +235,6 @@ def separable2d_border(x, rows, cols, fill, left, cu, cw, rv, rw, out, sh, sw, b
     column_fill = out.dtype.type(0)        # a constant column's vertical sum, tap by tap (as
     for u in range(U):                     # a padded copy's: inf * (a - b) is not inf * a - inf * b)
         column_fill += cw[u] * fill
-    lo = min(left, wm)
-    hi = min(left + W, wm)
     whole = left + W <= wm                 # the whole interior lies in the computed row
     for b in prange(blocks):
         vs = np.empty(W, dtype=out.dtype)
@@ -265,14 +268,7 @@ def separable2d_border(x, rows, cols, fill, left, cu, cw, rv, rw, out, sh, sw, b
             else:
                 vs[:] = constant
                 _sweep(vs, x[m], 0, 0, src[:n], zero_u[:n], ws[:n], W)
-                if hi > lo:
-                    mid[lo:hi] = vs[lo - left:hi - left]
-                for c in range(lo):
-                    s = cols[c]
-                    mid[c] = column_fill if s < 0 else vs[s]
-                for c in range(max(hi, lo), wm):
-                    s = cols[c]
-                    mid[c] = column_fill if s < 0 else vs[s]
+                _lay_out(mid, vs, cols, column_fill, left, wm)
             acc[:] = 0
             _sweep1d(acc, mid, rv, rw, wf)
             if sw == 1:
