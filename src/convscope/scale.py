@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import filters
+from .filters.convolve import mode_pads
 from ._validation import to_tuple
 
 __all__ = ["filter", "predict"]
@@ -141,9 +142,7 @@ def filter(image, kernel, *, mode: str = "same", boundary: str = "reflect", fill
     if mode == "valid" and (pe > h or qe > w):
         raise ValueError(f"{fn}: mode 'valid' expects a kernel no larger than the image, but got "
                          f"kernel {kd.shape[:2]} (dilated) for image {x.shape}")
-    pads = {"same": ((pe // 2, (pe - 1) // 2), (qe // 2, (qe - 1) // 2)),
-            "full": ((pe - 1, pe - 1), (qe - 1, qe - 1)),
-            "valid": ((0, 0), (0, 0))}[mode]
+    pads = mode_pads(mode, pe, qe)
     if boundary in ("reflect", "symm", "wrap"):
         for n, (lo, hi), axis in ((h, pads[0], "H"), (w, pads[1], "W")):
             if max(lo, hi) > n - (boundary == "reflect"):

@@ -203,6 +203,20 @@ def choose_method(kernel, image_shape: tuple[int, int] = (1024, 1024)) -> str:
     return algorithms.choose(p).NAME
 
 
+def mode_pads(mode: str, p: int, q: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The ``((top, bottom), (left, right))`` border :func:`apply` adds around the image for a
+    ``(p, q)`` kernel in ``mode``: the anchor at ``(p // 2, q // 2)`` in 'same' mode.
+
+    Examples
+    --------
+    >>> mode_pads("same", 4, 3), mode_pads("full", 2, 2), mode_pads("valid", 5, 5)
+    (((2, 1), (1, 1)), ((1, 1), (1, 1)), ((0, 0), (0, 0)))
+    """
+    return {"same": ((p // 2, (p - 1) // 2), (q // 2, (q - 1) // 2)),
+            "full": ((p - 1, p - 1), (q - 1, q - 1)),
+            "valid": ((0, 0), (0, 0))}[mode]
+
+
 def _correlate_planes(planes: np.ndarray, k: np.ndarray, method: str, stride: tuple[int, int],
                       finite: bool | None, fn: str, original: np.ndarray,
                       pads=((0, 0), (0, 0)), border=None) -> np.ndarray:
@@ -507,9 +521,7 @@ def apply(image, kernel, *, mode: str = "same", boundary: str = "reflect", fillv
     if mode == "valid" and (p > h or q > w):
         raise ValueError(f"{fn}: mode 'valid' expects a kernel no larger than the image, but got "
                          f"kernel {k.shape} for image {x.shape} (H, W = {h}, {w})")
-    pads = {"same": ((p // 2, (p - 1) // 2), (q // 2, (q - 1) // 2)),
-            "full": ((p - 1, p - 1), (q - 1, q - 1)),
-            "valid": ((0, 0), (0, 0))}[mode]
+    pads = mode_pads(mode, p, q)
     # NaN and inf: known for a non-finite fill, else left to the engine, which checks the
     # image where its choice depends on it.
     finite = None if boundary != "fill" or math.isfinite(fillvalue) else False

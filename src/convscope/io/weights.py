@@ -41,6 +41,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import math
 import stat
@@ -346,8 +347,8 @@ def load_torch(path, *, max_bytes: int | None = MAX_LOAD_BYTES) -> dict[str, np.
     size = _check_file(path, fn)
     if max_bytes is not None and size > max_bytes:
         raise ValueError(f"{fn}: {str(path)!r} is {size} bytes, more than max_bytes={max_bytes}")
-    try:
-        import torch
+    try:                                         # only for a PyTorch file, never at import: convscope needs no torch
+        torch = importlib.import_module("torch")
     except ImportError:
         raise ModuleNotFoundError(f"{fn}: reading {path.suffix or 'this'} files needs PyTorch (pip install torch); "
                                   ".safetensors files need only the weights extra") from None
