@@ -80,3 +80,21 @@ def test_weights_that_do_not_fit_get_one_line(tmp_path):
     done = run_train(tmp_path, "--init-from", str(path))
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert "--init-from: the weights in" in done.stderr and "do not fit lenet5" in done.stderr
+
+
+def test_viz_shows_the_pretrained_filters(tmp_path):
+    from PIL import Image
+    out = tmp_path / "filters.png"
+    done = subprocess.run([sys.executable, "-m", "convscope", "viz", "filters", "--model", "lenet5", "--weights", "bundled",
+                           "-o", str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    picture = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    assert picture.shape[0] > 100 and picture.std() > 20                     # a drawn grid, not a blank page
+    path = convscope.save(models.get("lenet5", weights="bundled"), tmp_path / "copy.safetensors")
+    again = subprocess.run([sys.executable, "-m", "convscope", "viz", "filters", "--model", "lenet5", "--weights", str(path),
+                            "-o", str(tmp_path / "again.png")], capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    wrong = subprocess.run([sys.executable, "-m", "convscope", "viz", "filters", "--model", "resnet18", "--weights",
+                            "bundled", "-o", str(tmp_path / "x.png")], capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 2 and "--weights bundled expects a model with pretrained weights" in wrong.stderr
+    assert "Traceback" not in wrong.stderr and len(wrong.stderr.strip().splitlines()) == 1

@@ -35,12 +35,22 @@ def _model(args):
     if args.model not in names:
         raise UserError(f"--model expects one of {', '.join(names)}, but got {args.model!r}")
     kwargs = {"in_channels": 1, "num_classes": 10} if args.model in MNIST_MODELS else {}
+    if args.weights == "bundled" or (args.weights and Path(args.weights).suffix in (".safetensors", ".pt", ".pth")):
+        if args.weights == "bundled" and args.model not in models.bundled_weights():
+            raise UserError(f"--weights bundled expects a model with pretrained weights in convscope "
+                            f"({', '.join(sorted(models.bundled_weights()))}), but --model is {args.model!r}")
+        if args.weights != "bundled" and not Path(args.weights).is_file():
+            raise UserError(f"--weights expects a weights file, but there is no file at {args.weights}")
+        try:
+            return models.get(args.model, weights=args.weights, **kwargs).eval()
+        except (ValueError, TypeError, FileNotFoundError, ModuleNotFoundError) as exc:
+            raise UserError(f"--weights: {str(exc).removeprefix('models.get: ')}") from None
     model = models.get(args.model, **kwargs)
     if args.weights:
         path = Path(args.weights)
         if not path.is_file():
             raise UserError(f"--weights expects a file written by convscope train (model.npz or checkpoint.npz), "
-                            f"but there is no file at {path}")
+                            f"a weights file (.safetensors, .pt) or 'bundled', but there is no file at {path}")
         try:
             state = io.load_state_dict(path)
         except ValueError:
@@ -271,7 +281,8 @@ def add_parser(sub) -> None:
                                 "pattern:NAME or sample:NAME; resized to the model's input")
         if model:
             p.add_argument("--model", default="lenet5", help="a zoo model (default lenet5)")
-            p.add_argument("--weights", help="model.npz or checkpoint.npz from convscope train")
+            p.add_argument("--weights", help="model.npz or checkpoint.npz from convscope train, a weights file "
+                                             "(.safetensors, .pt), or 'bundled' for the pretrained ones")
         p.add_argument("-o", "--output", required=True, metavar="OUT", help=f"output file ({suffix})")
         p.add_argument("--force", action="store_true", help="replace OUT if it exists")
         p.set_defaults(func=run)
