@@ -73,3 +73,58 @@ def test_bad_arguments(model, shape, message, tmp_path):
     net = model if model is not None else models.get("lenet5")
     with pytest.raises(TypeError, match=message):
         cs_onnx.export(net, shape, tmp_path / "x.onnx")
+
+
+# --------------------------------------------------------------------------- import (round trip)
+
+@pytest.mark.parametrize("name, shape", [c for c in CASES if c[0] != "alexnet"])
+def test_a_zoo_model_round_trips_through_onnx(name, shape, tmp_path):
+    convscope.manual_seed(0)
+    net = models.get(name).eval()
+    path = cs_onnx.export(net, shape, tmp_path / f"{name}.onnx")
+    back = cs_onnx.load(path)
+    x = np.random.default_rng(1).standard_normal((2,) + shape).astype(np.float32)
+    with convscope.no_grad():
+        expected = np.asarray(net(x).data)
+        got = np.asarray(back.eval()(x).data)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * float(np.abs(expected).max()))
+    trainable = sum(p.numel() for p in back.parameters())
+    assert trainable == sum(p.numel() for p in net.parameters())
+
+
+def test_an_imported_model_trains_exactly_like_the_original(tmp_path):
+    from convscope import optim
+
+    def losses(net):
+        x = convscope.Tensor(np.random.default_rng(0).random((8, 1, 28, 28), dtype=np.float32))
+        labels = np.arange(8) % 10
+        loss_fn, opt = nn.CrossEntropyLoss(), optim.Adam(net.parameters(), lr=1e-2)
+        seen = []
+        for _ in range(12):
+            loss = loss_fn(net.train()(x), labels)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            seen.append(float(loss.data))
+        return seen
+
+    convscope.manual_seed(0)
+    original = models.get("lenet5")
+    imported = cs_onnx.load(cs_onnx.export(original, (1, 28, 28), tmp_path / "l.onnx"))
+    curve = losses(imported)
+    assert curve[-1] < curve[0]
+    np.testing.assert_allclose(curve, losses(original), rtol=1e-5)
+
+
+def test_an_unsupported_onnx_op_is_named_at_load(tmp_path):
+    from onnx import TensorProto, helper
+    node = helper.make_node("Einsum", ["input", "input"], ["output"], equation="ij,ij->ij", name="mystery")
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [2, 2])],
+                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, [2, 2])])
+    path = tmp_path / "einsum.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    with pytest.raises(ValueError, match=r"the ONNX op 'Einsum' \(node 'mystery'\) is not supported"):
+        cs_onnx.load(path)
+    (tmp_path / "junk.onnx").write_bytes(b"\x00\x01garbage")
+    with pytest.raises(ValueError, match=r"is not an ONNX model file"):
+        cs_onnx.load(tmp_path / "junk.onnx")

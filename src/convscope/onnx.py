@@ -1,4 +1,5 @@
-"""ONNX export: a convscope model as an ONNX file that onnxruntime (or any ONNX tool) runs.
+"""ONNX in and out: :func:`export` writes a convscope model as an ONNX file that onnxruntime (or any
+ONNX tool) runs, :func:`load` reads one back into a Module that runs and trains on convscope's ops.
 
 :func:`export` runs the model once on a zero input in eval mode under
 :func:`convscope.autograd.register_op_hook` and writes one ONNX node per op it saw, in the
@@ -35,7 +36,7 @@ import numpy as np
 
 from ._files import atomic_write
 
-__all__ = ["export", "OPSET"]
+__all__ = ["export", "load", "OPSET", "IMPORTED"]
 
 #: The ONNX opset the exported files declare.
 OPSET = 17
@@ -239,3 +240,171 @@ def export(model, input_shape, path) -> Path:
     onnx.checker.check_model(proto)
     data = proto.SerializeToString()
     return atomic_write(path, lambda f: f.write(data), fn="export")
+
+
+# =========================================================================== import
+
+#: The ONNX ops :func:`load` runs (each through convscope's functional ops, so the model trains).
+IMPORTED = ("Conv", "BatchNormalization", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "MaxPool", "AveragePool",
+            "GlobalAveragePool", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Concat", "Reshape", "Flatten",
+            "Resize", "Shape", "Identity", "Dropout", "Softmax", "LogSoftmax", "Constant")
+
+
+def _attrs(node) -> dict:
+    onnx = _onnx()
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def load(path):
+    """Read an ONNX file into a :class:`convscope.nn.Module` that runs it with convscope's ops.
+
+    Initializers that weight a Conv, Gemm or BatchNormalization become Parameters (the model
+    trains and fine-tunes); batch-norm statistics become buffers; the rest stay constants. An op
+    outside :data:`IMPORTED`, or an attribute value it does not handle, is a ``ValueError`` naming the
+    op and its node, raised here, before any input is seen.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import convscope
+    >>> from convscope import models
+    >>> net = models.get("lenet5")
+    >>> path = export(net, (1, 28, 28), os.path.join(tempfile.mkdtemp(), "lenet5.onnx"))
+    >>> back = load(path)
+    >>> x = np.random.default_rng(0).random((2, 1, 28, 28), dtype=np.float32)
+    >>> with convscope.no_grad():
+    ...     bool(np.allclose(back(x).data, net.eval()(x).data, atol=1e-5))
+    True
+    """
+    from . import autograd, cat
+    from .nn import functional as F
+    from .nn.module import Module
+    from .nn.parameter import Parameter
+    onnx = _onnx()
+    path = Path(path)
+    try:
+        proto = onnx.load(str(path))
+    except Exception as exc:
+        raise ValueError(f"load: {str(path)!r} is not an ONNX model file: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    graph = proto.graph
+    for node in graph.node:
+        if node.op_type not in IMPORTED or node.domain not in ("", "ai.onnx"):
+            raise ValueError(f"load: the ONNX op {node.op_type!r} (node {node.name or node.output[0]!r}) is not "
+                             f"supported; supported: {', '.join(IMPORTED)}")
+    arrays = {init.name: onnx.numpy_helper.to_array(init) for init in graph.initializer}
+    trainable = set()
+    for node in graph.node:
+        if node.op_type in ("Conv", "Gemm"):
+            trainable.update(node.input[1:3])
+        elif node.op_type == "BatchNormalization":
+            trainable.update(node.input[1:3])
+    inputs = [v.name for v in graph.input if v.name not in arrays]
+    outputs = [v.name for v in graph.output]
+
+    class Model(Module):
+        def __init__(self):
+            super().__init__()
+            self._slots = {}
+            for i, (name, value) in enumerate(arrays.items()):
+                slot = f"p{i}"
+                if name in trainable and value.dtype.kind == "f":
+                    self.register_parameter(slot, Parameter(value.astype(np.float32, copy=True)))
+                elif value.dtype.kind == "f" and value.ndim >= 1:
+                    self.register_buffer(slot, value.astype(np.float32, copy=True))
+                else:
+                    object.__setattr__(self, slot, value)
+                self._slots[name] = slot
+
+        def forward(self, *xs):
+            env = {name: getattr(self, slot) for name, slot in self._slots.items()}
+            env.update(zip(inputs, xs))
+            for node in graph.node:
+                args = [env[n] if n else None for n in node.input]
+                env[node.output[0]] = _run_node(node, args, F, cat)
+            results = [env[n] for n in outputs]
+            return results[0] if len(results) == 1 else tuple(results)
+
+    Model.__name__ = Model.__qualname__ = "ONNXModel"
+    return Model()
+
+
+def _pads2d(node, attrs, spatial) -> tuple:
+    pads = list(attrs.get("pads", [0] * 2 * len(spatial)))
+    if attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+        raise ValueError(f"load: {node.op_type} node {node.name!r}: auto_pad {attrs['auto_pad']!r} is not supported")
+    half = len(pads) // 2
+    return tuple(pads[:half]), tuple(pads[half:])
+
+
+def _run_node(node, args, F, cat):
+    op, a = node.op_type, _attrs(node)
+    x = args[0] if args else None
+    if op == "Conv":
+        before, after = _pads2d(node, a, a.get("kernel_shape", (1, 1)))
+        if before != after:
+            x = F.pad(x, sum(([lo, hi] for lo, hi in zip(before[::-1], after[::-1])), []))
+            before = (0,) * len(before)
+        return F.conv2d(x, args[1], args[2] if len(args) > 2 else None, stride=tuple(a.get("strides", (1, 1))),
+                        padding=tuple(before), dilation=tuple(a.get("dilations", (1, 1))), groups=int(a.get("group", 1)))
+    if op == "BatchNormalization":
+        return F.batch_norm(x, args[3], args[4], args[1], args[2], training=False, eps=float(a.get("epsilon", 1e-5)))
+    if op in ("Relu", "Sigmoid", "Tanh"):
+        return {"Relu": F.relu, "Sigmoid": F.sigmoid, "Tanh": F.tanh}[op](x)
+    if op == "LeakyRelu":
+        return F.leaky_relu(x, float(a.get("alpha", 0.01)))
+    if op in ("MaxPool", "AveragePool"):
+        before, after = _pads2d(node, a, a["kernel_shape"])
+        if before != after:
+            raise ValueError(f"load: {op} node {node.name!r} has asymmetric pads {before}/{after}")
+        kernel, stride = tuple(a["kernel_shape"]), tuple(a.get("strides", (1,) * len(a["kernel_shape"])))
+        if op == "MaxPool":
+            return F.max_pool2d(x, kernel, stride, tuple(before), tuple(a.get("dilations", (1, 1))),
+                                ceil_mode=bool(a.get("ceil_mode", 0)))
+        return F.avg_pool2d(x, kernel, stride, tuple(before), ceil_mode=bool(a.get("ceil_mode", 0)),
+                            count_include_pad=bool(a.get("count_include_pad", 0)))
+    if op == "GlobalAveragePool":
+        return F.adaptive_avg_pool2d(x, 1)
+    if op == "Gemm":
+        if a.get("transA", 0) or float(a.get("alpha", 1.0)) != 1.0 or float(a.get("beta", 1.0)) != 1.0:
+            raise ValueError(f"load: Gemm node {node.name!r}: only transA=0, alpha=beta=1 are supported")
+        w = args[1] if a.get("transB", 0) else args[1].T
+        return F.linear(x, w, args[2] if len(args) > 2 else None)
+    if op == "MatMul":
+        return x @ args[1]
+    if op in ("Add", "Sub", "Mul", "Div"):
+        y = args[1]
+        return {"Add": lambda: x + y, "Sub": lambda: x - y, "Mul": lambda: x * y, "Div": lambda: x / y}[op]()
+    if op == "Concat":
+        if all(isinstance(t, np.ndarray) for t in args):
+            return np.concatenate(args, axis=int(a["axis"]))
+        return cat(list(args), dim=int(a["axis"]))
+    if op == "Reshape":
+        shape = [int(n) for n in np.asarray(args[1])]
+        shape = [x.shape[i] if n == 0 else n for i, n in enumerate(shape)]
+        return x.reshape(tuple(shape))
+    if op == "Flatten":
+        axis = int(a.get("axis", 1))
+        return x.reshape((int(np.prod(x.shape[:axis])), -1))
+    if op == "Shape":
+        return np.array(x.shape[a.get("start", 0):a.get("end", None)], np.int64)
+    if op == "Resize":
+        mode = a.get("mode", b"nearest")
+        mode = mode.decode() if isinstance(mode, bytes) else mode
+        transform = a.get("coordinate_transformation_mode", b"half_pixel")
+        transform = transform.decode() if isinstance(transform, bytes) else transform
+        sizes = args[3] if len(args) > 3 and args[3] is not None else None
+        if sizes is None:
+            scales = np.asarray(args[2])
+            sizes = [int(np.floor(n * s)) for n, s in zip(x.shape, scales)]
+        size = tuple(int(n) for n in np.asarray(sizes)[2:])
+        if mode == "linear":
+            return F.interpolate(x, size=size, mode="bilinear", align_corners=transform == "align_corners")
+        return F.interpolate(x, size=size, mode="nearest")
+    if op in ("Identity", "Dropout"):
+        return x
+    if op in ("Softmax", "LogSoftmax"):
+        return (F.softmax if op == "Softmax" else F.log_softmax)(x, int(a.get("axis", -1)))
+    if op == "Constant":
+        return _onnx().numpy_helper.to_array(a["value"])
+    raise ValueError(f"load: the ONNX op {op!r} is not supported")         # pragma: no cover - scanned in load
