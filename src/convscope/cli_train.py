@@ -71,11 +71,10 @@ def _check_arguments(args) -> None:
     if args.bundled and args.data_dir:
         raise UserError("--bundled and --data-dir contradict each other: pick one source of images")
     if args.init_from == "bundled":
-        shipped = sorted(models._WEIGHTS.glob(f"{args.model}-*.safetensors"))
-        if not shipped:
-            have = sorted(p.name.split("-")[0] for p in models._WEIGHTS.glob("*.safetensors"))
+        shipped = models.bundled_weights()
+        if args.model not in shipped:
             raise UserError(f"--init-from bundled expects a model with pretrained weights in convscope "
-                            f"({', '.join(have)}), but --model is {args.model!r}")
+                            f"({', '.join(sorted(shipped))}), but --model is {args.model!r}")
     elif args.init_from is not None:
         from pathlib import Path
         path = Path(args.init_from)

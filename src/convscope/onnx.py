@@ -30,6 +30,7 @@ Examples
 from __future__ import annotations
 
 import importlib
+import operator
 from pathlib import Path
 
 import numpy as np
@@ -299,6 +300,7 @@ def load(path):
             trainable.update(node.input[1:3])
         elif node.op_type == "BatchNormalization":
             trainable.update(node.input[1:3])
+    steps = [(node, _attrs(node)) for node in graph.node]       # attributes parsed once, not per call
     inputs = [v.name for v in graph.input if v.name not in arrays]
     outputs = [v.name for v in graph.output]
 
@@ -319,9 +321,9 @@ def load(path):
         def forward(self, *xs):
             env = {name: getattr(self, slot) for name, slot in self._slots.items()}
             env.update(zip(inputs, xs))
-            for node in graph.node:
+            for node, attrs in steps:
                 args = [env[n] if n else None for n in node.input]
-                env[node.output[0]] = _run_node(node, args, F, cat)
+                env[node.output[0]] = _run_node(node, attrs, args, F, cat)
             results = [env[n] for n in outputs]
             return results[0] if len(results) == 1 else tuple(results)
 
@@ -337,8 +339,11 @@ def _pads2d(node, attrs, spatial) -> tuple:
     return tuple(pads[:half]), tuple(pads[half:])
 
 
-def _run_node(node, args, F, cat):
-    op, a = node.op_type, _attrs(node)
+_ARITHMETIC = {"Add": operator.add, "Sub": operator.sub, "Mul": operator.mul, "Div": operator.truediv}
+
+
+def _run_node(node, a: dict, args, F, cat):
+    op = node.op_type
     x = args[0] if args else None
     if op == "Conv":
         before, after = _pads2d(node, a, a.get("kernel_shape", (1, 1)))
@@ -372,9 +377,8 @@ def _run_node(node, args, F, cat):
         return F.linear(x, w, args[2] if len(args) > 2 else None)
     if op == "MatMul":
         return x @ args[1]
-    if op in ("Add", "Sub", "Mul", "Div"):
-        y = args[1]
-        return {"Add": lambda: x + y, "Sub": lambda: x - y, "Mul": lambda: x * y, "Div": lambda: x / y}[op]()
+    if op in _ARITHMETIC:
+        return _ARITHMETIC[op](x, args[1])
     if op == "Concat":
         if all(isinstance(t, np.ndarray) for t in args):
             return np.concatenate(args, axis=int(a["axis"]))

@@ -31,8 +31,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import filters
-from .filters.convolve import mode_pads
-from ._validation import to_tuple
+from .filters.convolve import MODES, mode_pads
+from ._validation import check_choice, to_tuple
 
 __all__ = ["filter", "predict"]
 
@@ -134,9 +134,8 @@ def filter(image, kernel, *, mode: str = "same", boundary: str = "reflect", fill
     sample_shape = list(x.shape)
     sample_shape[ha], sample_shape[wa] = pe, qe
     sample_shape = [1 if n == 0 else n for n in sample_shape]
+    check_choice(mode, "mode", fn, MODES)
     sample = filters.apply(np.zeros(sample_shape, x.dtype), kd, mode="valid", **options)
-    if mode not in ("same", "valid", "full"):
-        filters.apply(np.zeros(sample_shape, x.dtype), kd, mode=mode, **options)   # its error
     stride = to_tuple(stride, 2, "stride", fn, minimum=1)
     h, w = x.shape[ha], x.shape[wa]
     if mode == "valid" and (pe > h or qe > w):

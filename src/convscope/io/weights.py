@@ -252,7 +252,11 @@ def load_state_dict(path, *, max_bytes: int | None = MAX_LOAD_BYTES) -> dict[str
     >>> load_state_dict(path)["0.weight"].shape                  # the arrays, not the model
     (6, 1, 5, 5)
     """
-    path = Path(path)
+    return _read(Path(path), max_bytes)[0]
+
+
+def _read(path: Path, max_bytes: int | None) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The checked tensors and the metadata of one header parse (see :func:`load_state_dict`)."""
     fn = "load"
     _, metadata, _ = _header(path, fn, max_bytes)
     with open(path, "rb") as f:
@@ -265,7 +269,7 @@ def load_state_dict(path, *, max_bytes: int | None = MAX_LOAD_BYTES) -> dict[str
     if expected is not None and _digest(tensors) != expected:
         raise ValueError(f"{fn}: {str(path)!r} is corrupted or was modified: its tensors do not match "
                          "the sha256 digest recorded when it was written")
-    return tensors
+    return tensors, metadata
 
 
 def load(path, *, max_bytes: int | None = MAX_LOAD_BYTES):
@@ -293,8 +297,7 @@ def load(path, *, max_bytes: int | None = MAX_LOAD_BYTES):
     ValueError: load: '...w.safetensors' is not a safetensors weights file, or is truncated: ...
     """
     path = Path(path)
-    tensors = load_state_dict(path, max_bytes=max_bytes)
-    metadata = read_metadata(path)
+    tensors, metadata = _read(path, max_bytes)
     name = metadata.get("model")
     if not name:
         return tensors

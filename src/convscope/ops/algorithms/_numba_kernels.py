@@ -266,14 +266,3 @@ def run(name: str, sw: int, *args) -> None:
 
 def set_threads(n: int) -> None:
     numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
-
-
-def warm(dtype) -> None:
-    """Compile (or load from the cache) every kernel for ``dtype``."""
-    x = np.zeros((1, 1, 3, 3), dtype)
-    w = np.zeros((1, 1, 2, 2), dtype)
-    y = np.zeros((1, 1, 2, 2), dtype)
-    for sw in (1, 2):
-        run("forward2d", sw, x, w, y[:, :, :, :1] if sw == 2 else y, 1, sw, 1, 1, 1)
-        run("input_grad2d", sw, y, w, x, 1, sw, 1, 1, 1)
-        run("weight_grad2d", sw, x, y, w, 1, sw, 1, 1, 1)
