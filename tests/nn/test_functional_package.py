@@ -13,7 +13,7 @@ PUBLIC = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", 
           "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "linear", "dropout", "batch_norm",
           "cross_entropy", "nll_loss", "mse_loss", "flatten", "max_pool1d", "max_pool2d", "max_pool3d",
           "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
-          "adaptive_avg_pool3d", "interpolate"]
+          "adaptive_avg_pool3d", "interpolate", "hardtanh", "relu6", "hardsigmoid", "hardswish", "clamp"]
 PACKAGE = pathlib.Path(F.__file__).parent
 OPS = PACKAGE.parent.parent / "ops"
 
@@ -53,6 +53,8 @@ x4 = Tensor(np.ones((1, 2, 6, 6), np.float32))
     (lambda: F.linear(Tensor(np.ones((2, 3))), np.ones((4, 3))), ["linear"]),
     (lambda: [F.relu(x4), F.leaky_relu(x4), F.sigmoid(x4), F.tanh(x4), F.softmax(x4, 1), F.log_softmax(x4, 1)],
      ["relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax"]),
+    (lambda: [F.hardtanh(x4), F.relu6(x4), F.clamp(x4, 0), F.hardsigmoid(x4), F.hardswish(x4)],
+     ["hardtanh", "hardtanh", "clamp", "hardsigmoid", "hardswish"]),
     (lambda: F.dropout(x4, 0.5), ["dropout"]),
     (lambda: F.batch_norm(x4, np.zeros(2), np.ones(2)), ["batch_norm"]),
     (lambda: F.cross_entropy(Tensor(np.ones((2, 3))), np.array([0, 1])), ["cross_entropy"]),

@@ -60,7 +60,8 @@ _MAX_BYTES = np.iinfo(np.intp).max
 # ops are known by their public name (``Function.name``), never by their class
 POOLS = ("max_pool", "avg_pool", "adaptive_avg_pool")
 ELEMENTWISE = ("add", "sub", "mul", "div", "neg", "pow", "exp", "log", "abs", "cast",
-               "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax")
+               "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "hardtanh", "clamp",
+               "hardsigmoid", "hardswish")
 REDUCTIONS = ("sum", "mean", "max")
 
 

@@ -23,7 +23,7 @@ from .parameter import Parameter
 __all__ = [
     "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
     "DepthwiseSeparableConv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
-    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout", "Flatten", "Identity",
+    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Softmax", "LogSoftmax", "Dropout", "Flatten", "Identity",
     "Linear", "BatchNorm2d", "CrossEntropyLoss", "NLLLoss", "MSELoss", "Upsample",
 ]
 
@@ -395,6 +395,83 @@ class Tanh(Module):
 
     def forward(self, x):
         return F.tanh(x)
+
+
+class Hardtanh(Module):
+    """x clipped to [min_val, max_val]; see :func:`convscope.nn.functional.hardtanh`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> act = nn.Hardtanh(-2.0, 2.0)
+    >>> act, act(np.array([-3., 1., 3.])).tolist()
+    (Hardtanh(min_val=-2.0, max_val=2.0), [-2.0, 1.0, 2.0])
+    """
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, x):
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class ReLU6(Hardtanh):
+    """min(max(x, 0), 6); see :func:`convscope.nn.functional.relu6`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> nn.ReLU6()(np.array([-1., 3., 9.])).tolist()
+    [0.0, 3.0, 6.0]
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__(0.0, 6.0)
+
+    def extra_repr(self) -> str:
+        return ""
+
+
+class Hardsigmoid(Module):
+    """relu6(x + 3) / 6; see :func:`convscope.nn.functional.hardsigmoid`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> nn.Hardsigmoid()(np.array([-4., 0., 4.])).tolist()
+    [0.0, 0.5, 1.0]
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+
+    def forward(self, x):
+        return F.hardsigmoid(x)
+
+
+class Hardswish(Module):
+    """x * relu6(x + 3) / 6; see :func:`convscope.nn.functional.hardswish`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convscope import nn
+    >>> nn.Hardswish()(np.array([-4., 1., 4.])).round(4).tolist()
+    [-0.0, 0.6667, 4.0]
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+
+    def forward(self, x):
+        return F.hardswish(x)
 
 
 class Softmax(Module):

@@ -177,3 +177,109 @@ def softmax_backward(g, y, axis):
     [0.0819, -0.022, -0.0599]
     """
     return y * (g - (g * y).sum(axis=axis, keepdims=True))
+
+
+def hardtanh(x, low, high):
+    """x clipped to [low, high] (either bound may be None: no bound on that side).
+
+    The forward of both ``hardtanh`` and ``clamp``; they differ in their gradient at the bounds
+    (:func:`hardtanh_backward`, :func:`clamp_backward`), as in PyTorch.
+
+    Examples
+    --------
+    >>> hardtanh(np.array([-2., 0.5, 3.]), -1.0, 1.0).tolist()
+    [-1.0, 0.5, 1.0]
+    >>> hardtanh(np.array([-2., 7.]), 0.0, None).tolist()
+    [0.0, 7.0]
+    """
+    if low is not None and high is not None and low > high:    # PyTorch: every value is high
+        return np.where(np.isnan(x), x, np.asarray(high, dtype=x.dtype))
+    return np.clip(x, low, high).astype(x.dtype, copy=False)
+
+
+def hardtanh_backward(g, x, low, high):
+    """0 where x <= low or x >= high, else g: PyTorch's ``hardtanh_backward`` (so ``relu6``
+    passes no gradient at 0 or 6, and passes it at NaN).
+
+    Examples
+    --------
+    >>> hardtanh_backward(np.ones(4), np.array([-1., 0., 0.5, 1.]), -1.0, 1.0).tolist()
+    [0.0, 1.0, 1.0, 0.0]
+    """
+    outside = np.zeros(np.shape(x), dtype=bool)
+    if low is not None:
+        outside |= x <= low
+    if high is not None:
+        outside |= x >= high
+    return np.where(outside, np.zeros((), dtype=g.dtype), g)
+
+
+def clamp_backward(g, x, low, high):
+    """g where low <= x <= high (bounds included), else 0 (NaN too): PyTorch's ``clamp``
+    gradient, which ONNX ``Clip`` follows.
+
+    Examples
+    --------
+    >>> clamp_backward(np.ones(4), np.array([-2., -1., 1., 2.]), -1.0, 1.0).tolist()
+    [0.0, 1.0, 1.0, 0.0]
+    """
+    if low is not None and high is not None and low > high:    # every value is high: nothing passes
+        return np.zeros_like(g)
+    inside = np.ones(np.shape(x), dtype=bool)
+    if low is not None:
+        inside &= x >= low
+    if high is not None:
+        inside &= x <= high
+    return np.where(inside, g, np.zeros((), dtype=g.dtype))
+
+
+def hardsigmoid(x, alpha, beta):
+    """max(0, min(1, alpha * x + beta)): a piecewise-linear sigmoid. PyTorch's ``hardsigmoid`` is
+    alpha = 1/6, beta = 1/2 (``relu6(x + 3) / 6``); ONNX's ``HardSigmoid`` defaults to 0.2, 0.5.
+
+    Examples
+    --------
+    >>> hardsigmoid(np.array([-4., 0., 1.5, 4.]), 1 / 6, 0.5).tolist()
+    [0.0, 0.5, 0.75, 1.0]
+    """
+    if alpha == 1 / 6 and beta == 0.5:        # PyTorch's form, bit for bit: relu6(x + 3) / 6
+        return (np.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False)
+    return np.clip(x * alpha + beta, 0, 1).astype(x.dtype, copy=False)
+
+
+def hardsigmoid_backward(g, x, alpha, beta):
+    """alpha * g where 0 < alpha * x + beta < 1 (strictly), else 0, as PyTorch.
+
+    Examples
+    --------
+    >>> hardsigmoid_backward(np.ones(3), np.array([-3., 0., 3.]), 1 / 6, 0.5).round(4).tolist()
+    [0.0, 0.1667, 0.0]
+    """
+    if alpha == 1 / 6 and beta == 0.5:        # PyTorch's form: g / 6 where -3 < x < 3
+        return np.where((x > -3) & (x < 3), g / 6, np.zeros((), dtype=g.dtype)).astype(g.dtype, copy=False)
+    z = x * alpha + beta
+    return np.where((z > 0) & (z < 1), g * np.asarray(alpha, dtype=g.dtype), np.zeros((), dtype=g.dtype))
+
+
+def hardswish(x):
+    """x * relu6(x + 3) / 6 (MobileNet v3's activation; ONNX ``HardSwish``).
+
+    Examples
+    --------
+    >>> hardswish(np.array([-4., -1., 0., 1., 4.])).round(4).tolist()
+    [-0.0, -0.3333, 0.0, 0.6667, 4.0]
+    """
+    return (x * np.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False)
+
+
+def hardswish_backward(g, x):
+    """0 where x <= -3, g where x >= 3, else g * (2x + 3) / 6: PyTorch's ``hardswish_backward``
+    (one-sided at the kinks: 0 at -3, g at 3).
+
+    Examples
+    --------
+    >>> hardswish_backward(np.ones(5), np.array([-4., -3., 0., 3., 4.])).round(4).tolist()
+    [0.0, 0.0, 0.5, 1.0, 1.0]
+    """
+    middle = g * (x / 3 + 0.5)
+    return np.where(x <= -3, np.zeros((), dtype=g.dtype), np.where(x < 3, middle, g)).astype(g.dtype, copy=False)

@@ -29,8 +29,10 @@ from __future__ import annotations
 # one file per file of convscope.ops (plus dropout); the Function classes are re-exported for the
 # tools that read op records (convscope.autograd.register_op_hook)
 from . import activation, conv, dropout, linear, loss, norm, pad, pool, resize
-from .activation import (ActivationFunction, LeakyReluFunction, LogSoftmaxFunction, ReluFunction, SigmoidFunction,
-                         SoftmaxFunction, TanhFunction, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh)
+from .activation import (ActivationFunction, ClampFunction, HardsigmoidFunction, HardswishFunction, HardtanhFunction,
+                         LeakyReluFunction, LogSoftmaxFunction, ReluFunction, SigmoidFunction, SoftmaxFunction,
+                         TanhFunction, clamp, hardsigmoid, hardswish, hardtanh, leaky_relu, log_softmax, relu, relu6,
+                         sigmoid, softmax, tanh)
 from .conv import (ConvFunction, ConvFunctionBase, ConvTransposeFunction, conv1d, conv2d, conv3d, conv_transpose1d,
                    conv_transpose2d, conv_transpose3d)
 from .dropout import DropoutFunction, dropout
@@ -48,6 +50,7 @@ __all__ = [
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "pad",
     "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax",
+    "hardtanh", "relu6", "hardsigmoid", "hardswish", "clamp",
     "linear", "dropout", "batch_norm", "cross_entropy", "nll_loss", "mse_loss", "flatten",
     "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "interpolate",

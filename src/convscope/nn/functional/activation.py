@@ -1,5 +1,5 @@
-"""Activations: ``relu``, ``leaky_relu``, ``sigmoid``, ``tanh``, ``softmax``, ``log_softmax``
-(:mod:`convscope.ops.activation`)."""
+"""Activations: ``relu``, ``leaky_relu``, ``sigmoid``, ``tanh``, ``hardtanh``, ``relu6``,
+``hardsigmoid``, ``hardswish``, ``clamp``, ``softmax``, ``log_softmax`` (:mod:`convscope.ops.activation`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from ._common import float_operand
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "ActivationFunction",
            "ReluFunction", "LeakyReluFunction", "SigmoidFunction", "TanhFunction", "SoftmaxFunction",
-           "LogSoftmaxFunction"]
+           "LogSoftmaxFunction", "hardtanh", "relu6", "hardsigmoid", "hardswish", "clamp", "HardtanhFunction",
+           "ClampFunction", "HardsigmoidFunction", "HardswishFunction"]
 
 
 class ActivationFunction(Function):
@@ -56,6 +57,10 @@ SigmoidFunction = _activation("sigmoid", act_ops.sigmoid, act_ops.sigmoid_backwa
 TanhFunction = _activation("tanh", act_ops.tanh, act_ops.tanh_backward, "output")
 SoftmaxFunction = _activation("softmax", act_ops.softmax, act_ops.softmax_backward, "output")
 LogSoftmaxFunction = _activation("log_softmax", act_ops.log_softmax, act_ops.log_softmax_backward, "output")
+HardtanhFunction = _activation("hardtanh", act_ops.hardtanh, act_ops.hardtanh_backward, "input")
+ClampFunction = _activation("clamp", act_ops.hardtanh, act_ops.clamp_backward, "input")
+HardsigmoidFunction = _activation("hardsigmoid", act_ops.hardsigmoid, act_ops.hardsigmoid_backward, "input")
+HardswishFunction = _activation("hardswish", act_ops.hardswish, act_ops.hardswish_backward, "input")
 
 ReluFunction.__doc__ += """
 
@@ -94,6 +99,38 @@ TanhFunction.__doc__ += """
     >>> import numpy as np
     >>> TanhFunction.apply(np.array([0., 1.])).round(4).tolist()
     [0.0, 0.7616]
+    """
+HardtanhFunction.__doc__ += """ Options ``low``, ``high``: zero gradient at the bounds (``relu6`` is 0, 6).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> HardtanhFunction.apply(np.array([-2., 0.5, 9.]), low=0.0, high=6.0).tolist()
+    [0.0, 0.5, 6.0]
+    """
+ClampFunction.__doc__ += """ Options ``low``, ``high`` (None: unbounded): gradient 1 at the bounds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ClampFunction.apply(np.array([-2., 0.5]), low=0.0, high=None).tolist()
+    [0.0, 0.5]
+    """
+HardsigmoidFunction.__doc__ += """ Options ``alpha``, ``beta``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> HardsigmoidFunction.apply(np.array([0., 10.]), alpha=0.2, beta=0.5).tolist()
+    [0.5, 1.0]
+    """
+HardswishFunction.__doc__ += """
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> HardswishFunction.apply(np.array([-4., 4.])).tolist()
+    [-0.0, 4.0]
     """
 SoftmaxFunction.__doc__ += """ Option ``axis``.
 
@@ -208,3 +245,91 @@ def log_softmax(input, dim: int):
     x = float_operand(input, "input", "log_softmax")
     axis = _check_dim(dim, np.ndim(x.data if isinstance(x, Tensor) else x), "log_softmax")
     return LogSoftmaxFunction.apply(x, axis=axis)
+
+
+def _bound(value, name: str, fn: str):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{fn}: {name} expects a real number or None, but got {value!r}")
+    value = float(value)
+    if np.isnan(value):
+        raise ValueError(f"{fn}: {name} expects a number, but got nan")
+    return value
+
+
+def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+    """input clipped to [min_val, max_val]; the gradient is 1 strictly inside, 0 elsewhere.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> F.hardtanh(np.array([-2., 0.5, 2.])).tolist()
+    [-1.0, 0.5, 1.0]
+    """
+    x = float_operand(input, "input", "hardtanh")
+    low, high = _bound(min_val, "min_val", "hardtanh"), _bound(max_val, "max_val", "hardtanh")
+    if low is None or high is None or low > high:
+        raise ValueError(f"hardtanh: min_val expects a number not above max_val, but got {min_val!r} and {max_val!r}")
+    return HardtanhFunction.apply(x, low=low, high=high)
+
+
+def relu6(input, inplace: bool = False):
+    """min(max(input, 0), 6): ``hardtanh(input, 0, 6)`` (MobileNet v2's activation).
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> F.relu6(np.array([-1., 3., 9.])).tolist()
+    [0.0, 3.0, 6.0]
+    """
+    x = float_operand(input, "input", "relu6")
+    return HardtanhFunction.apply(x, low=0.0, high=6.0)
+
+
+def clamp(input, min=None, max=None):
+    """input clipped to [min, max] (``torch.clamp``; ONNX ``Clip``): either bound may be None. The
+    gradient is 1 where min <= input <= max (bounds included), 0 elsewhere; where min > max every
+    value is max, as in PyTorch.
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> F.clamp(np.array([-2., 0.5, 2.]), min=0.0).tolist()
+    [0.0, 0.5, 2.0]
+    """
+    x = float_operand(input, "input", "clamp")
+    low, high = _bound(min, "min", "clamp"), _bound(max, "max", "clamp")
+    if low is None and high is None:
+        raise ValueError("clamp: expects at least one of min and max, but both are None")
+    return ClampFunction.apply(x, low=low, high=high)
+
+
+def hardsigmoid(input, inplace: bool = False, *, alpha: float = 1 / 6, beta: float = 0.5):
+    """max(0, min(1, alpha * input + beta)); PyTorch's ``relu6(input + 3) / 6`` by default
+    (``alpha``, ``beta`` give ONNX's ``HardSigmoid``, which defaults to 0.2 and 0.5).
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> F.hardsigmoid(np.array([-4., 0., 1.5, 4.])).tolist()
+    [0.0, 0.5, 0.75, 1.0]
+    """
+    x = float_operand(input, "input", "hardsigmoid")
+    a, b = _bound(alpha, "alpha", "hardsigmoid"), _bound(beta, "beta", "hardsigmoid")
+    if a is None or b is None:
+        raise ValueError("hardsigmoid: alpha and beta expect numbers, but one is None")
+    return HardsigmoidFunction.apply(x, alpha=a, beta=b)
+
+
+def hardswish(input, inplace: bool = False):
+    """input * relu6(input + 3) / 6 (MobileNet v3's activation).
+
+    Examples
+    --------
+    >>> import numpy as np, convscope.nn.functional as F
+    >>> F.hardswish(np.array([-4., 0., 1., 4.])).round(4).tolist()
+    [-0.0, 0.0, 0.6667, 4.0]
+    """
+    x = float_operand(input, "input", "hardswish")
+    return HardswishFunction.apply(x)
