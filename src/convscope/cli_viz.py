@@ -26,8 +26,54 @@ def _fail(command: str, message: str, code: int = 2) -> int:
     return code
 
 
+_ONNX_SHAPES: dict[str, tuple[int, int, int]] = {}
+
+
+def is_onnx(name: str) -> bool:
+    """Whether a --model value names an ONNX file rather than a zoo model.
+
+    Examples
+    --------
+    >>> is_onnx("models/resnet.ONNX"), is_onnx("lenet5")
+    (True, False)
+    """
+    return str(name).lower().endswith(".onnx")
+
+
+def onnx_model(path: str, option: str = "--model"):
+    """The ONNX file at ``path`` as a Module (eval mode); its declared one-sample input shape is
+    remembered for the image's size (a free dim: 224). A missing or unreadable file is a UserError.
+
+    Examples
+    --------
+    >>> try:
+    ...     onnx_model("no/such/model.onnx")
+    ... except UserError as exc:
+    ...     print(exc)
+    --model expects a zoo name or an ONNX file, but there is no file at no/such/model.onnx
+    """
+    from . import onnx
+
+    if not Path(path).is_file():
+        raise UserError(f"{option} expects a zoo name or an ONNX file, but there is no file at {path}")
+    try:
+        model = onnx.load(path)
+    except ModuleNotFoundError as exc:
+        raise UserError(f"{exc}") from None
+    except ValueError as exc:
+        raise UserError(f"{option}: {str(exc).removeprefix('load: ')}") from None
+    declared = next(iter(model.input_shapes.values()), ())
+    if len(declared) == 4:
+        _ONNX_SHAPES[path] = tuple(n or 224 for n in declared[1:])
+    return model
+
+
 def _model(args):
-    """The zoo model of --model, with --weights loaded when given; in eval mode."""
+    """The zoo model of --model (or an ONNX file), with --weights loaded when given; in eval mode."""
+    if is_onnx(args.model):
+        if args.weights:
+            raise UserError("--weights applies to zoo models; an ONNX file holds its own weights")
+        return onnx_model(args.model)
     from . import io, models
     from .train import load_checkpoint
 
@@ -61,6 +107,8 @@ def _model(args):
 
 
 def _input_size(model_name: str) -> tuple[int, int, int]:
+    if model_name in _ONNX_SHAPES:
+        return _ONNX_SHAPES[model_name]
     if model_name in MNIST_MODELS:
         return (1, 28, 28)
     if model_name == "tiny_vgg":
@@ -164,7 +212,7 @@ def _filters(args) -> object:
         name, layer = get_layer(model, args.layer, "--layer")
     if args.nearest:
         return nearest_classic(layer)
-    return filter_grid(layer, title=f"{args.model} layer {name}")
+    return filter_grid(layer, title=f"{Path(args.model).name if is_onnx(args.model) else args.model} layer {name}")
 
 
 def _features(args) -> object:
@@ -280,7 +328,7 @@ def add_parser(sub) -> None:
                            help="digit:N (bundled MNIST test digit N, the default digit:0), an image file, "
                                 "pattern:NAME or sample:NAME; resized to the model's input")
         if model:
-            p.add_argument("--model", default="lenet5", help="a zoo model (default lenet5)")
+            p.add_argument("--model", default="lenet5", help="a zoo model (default lenet5) or an ONNX file (.onnx)")
             p.add_argument("--weights", help="model.npz or checkpoint.npz from convscope train, a weights file "
                                              "(.safetensors, .pt), or 'bundled' for the pretrained ones")
         p.add_argument("-o", "--output", required=True, metavar="OUT", help=f"output file ({suffix})")

@@ -1,0 +1,699 @@
+"""What each ONNX op does, on convscope's ops: the node table behind :func:`convscope.onnx.load`.
+
+Every supported op has a *prepare* step, run once at load on the node's attributes (and on its
+constant inputs), that checks what convscope can run and raises a ``ValueError`` naming the node
+otherwise, and a *run* step that computes the op on its inputs. Inputs are Tensors (the data
+flowing from the model's input, so gradients flow) or NumPy arrays (constants, and the shape
+arithmetic that exporters write with ``Shape``/``Gather``/``Concat``...); a run step answers in
+kind. Conv, ConvTranspose, BatchNormalization and the matrix products with a constant weight
+become real layers (subclasses of :class:`convscope.nn.Conv2d`, :class:`~convscope.nn.Linear`...)
+holding the weights as Parameters, so an imported model trains, summarises and draws like a zoo
+model.
+
+Semantics follow the ONNX operator specification at each opset (e.g. Softmax before opset 13
+normalises over all dims from ``axis`` on; pools' strides default to 1, not to the kernel).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+
+from .. import autograd
+from ..autograd import Tensor
+from ..nn import functional as F
+from ..nn import layers as L
+
+__all__ = ["OPS", "NodeError"]        # the layer builders are used by onnx_import only
+
+
+class NodeError(ValueError):
+    """An ONNX node convscope cannot run (its op, an attribute value or a dynamic operand).
+
+    Examples
+    --------
+    >>> issubclass(NodeError, ValueError)       # callers catch ValueError
+    True
+    """
+
+
+def _fail(node, what: str):
+    raise NodeError(f"load: {node.op_type} node {node.name or node.output[0]!r}: {what}")
+
+
+def _text(value):
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _ints(value) -> list[int]:
+    return [int(v) for v in np.asarray(value).reshape(-1)]
+
+
+def _data(value):
+    return value.data if isinstance(value, Tensor) else np.asarray(value)
+
+
+def _shape(value) -> tuple:
+    return tuple(np.shape(_data(value)))
+
+
+def _const(node, args, i, what):
+    """Input ``i`` as a NumPy array (None when absent); a Tensor there is an error (it must not
+    depend on the model's input values)."""
+    if i >= len(args) or args[i] is None:
+        return None
+    if isinstance(args[i], Tensor):
+        _fail(node, f"{what} (input {i}) must not depend on the input's values")
+    return np.asarray(args[i])
+
+
+# =========================================================================== padding
+
+def same_pads(spatial, kernel, stride, dilation, mode: str):
+    """(begin, end) pads per dim for ``auto_pad`` SAME_UPPER / SAME_LOWER: out = ceil(in / stride)."""
+    begin, end = [], []
+    for n, k, s, d in zip(spatial, kernel, stride, dilation):
+        total = max(0, (math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n)
+        small, big = total // 2, total - total // 2
+        begin.append(small if mode == "SAME_UPPER" else big)
+        end.append(big if mode == "SAME_UPPER" else small)
+    return tuple(begin), tuple(end)
+
+
+def _torch_pads(begin, end) -> list[int]:
+    """(begin, end) per dim, first dim first, as ``F.pad``'s list: last dim first."""
+    out = []
+    for lo, hi in zip(reversed(begin), reversed(end)):
+        out += [int(lo), int(hi)]
+    return out
+
+
+def _window_attrs(node, a, rank):
+    """kernel, stride, dilation, (begin, end) pads or None (SAME: decided per input) and auto_pad."""
+    kernel = tuple(a["kernel_shape"]) if "kernel_shape" in a else None
+    stride = tuple(a.get("strides", (1,) * rank))
+    dilation = tuple(a.get("dilations", (1,) * rank))
+    auto = _text(a.get("auto_pad", "NOTSET"))
+    if auto not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
+        _fail(node, f"auto_pad {auto!r} is not an ONNX value")
+    pads = list(a.get("pads", [0] * 2 * rank))
+    if len(pads) != 2 * rank or len(stride) != rank or len(dilation) != rank:
+        _fail(node, f"pads/strides/dilations expect {rank} spatial dims")
+    if auto == "VALID":
+        pads = [0] * 2 * rank
+    fixed = None if auto.startswith("SAME") else (tuple(pads[:rank]), tuple(pads[rank:]))
+    return kernel, stride, dilation, fixed, auto
+
+
+# =========================================================================== layers
+
+class _OnnxPadded:
+    """Mixin for the conv layers: ONNX's asymmetric or SAME padding applied before the conv."""
+
+    onnx_pads = None           # (begin, end), or None: auto_pad SAME, worked out per input
+    onnx_auto = "NOTSET"
+
+    def _padded(self, x):
+        spatial = _shape(x)[2:]
+        if self.onnx_pads is None:
+            k = self.weight.shape[2:]
+            begin, end = same_pads(spatial, k, self.stride, self.dilation, self.onnx_auto)
+        else:
+            begin, end = self.onnx_pads
+        if begin == end:
+            return x, tuple(begin)
+        return F.pad(x, _torch_pads(begin, end)), (0,) * len(begin)
+
+
+def _conv_class(rank: int):
+    base = {1: L.Conv1d, 2: L.Conv2d, 3: L.Conv3d}[rank]
+    fn = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[rank]
+
+    def forward(self, x):
+        x, padding = self._padded(x)
+        return fn(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
+    return type(f"OnnxConv{rank}d", (_OnnxPadded, base), {"forward": forward, "__module__": __name__,
+                "__doc__": f"An ONNX Conv as a :class:`convscope.nn.Conv{rank}d` (ONNX's padding applied first)."})
+
+
+_CONV = {n: _conv_class(n) for n in (1, 2, 3)}
+
+
+def _conv_layer(node, a, weight, bias):
+    """A Conv node with a constant weight as an ``nn.ConvNd`` holding it as a Parameter."""
+    rank = weight.ndim - 2
+    if rank not in _CONV:
+        _fail(node, f"a {rank}-D convolution is not supported (1-D, 2-D and 3-D are)")
+    kernel, stride, dilation, fixed, auto = _window_attrs(node, a, rank)
+    if kernel is not None and tuple(kernel) != weight.shape[2:]:
+        _fail(node, f"kernel_shape {kernel} does not match the weight's {weight.shape[2:]}")
+    groups = int(a.get("group", 1))
+    out_c, in_per_group = weight.shape[:2]
+    if groups < 1 or out_c % groups:
+        _fail(node, f"group {groups} does not divide the weight's {out_c} output channels")
+    layer = _CONV[rank](in_per_group * groups, out_c, weight.shape[2:], stride=stride,
+                        padding=fixed[0] if fixed and fixed[0] == fixed[1] else 0, dilation=dilation,
+                        groups=groups, bias=bias is not None)
+    layer.onnx_pads, layer.onnx_auto = fixed, auto
+    _set(layer, weight, bias)
+    return layer
+
+
+def _set(layer, weight, bias):
+    layer.weight.data = np.array(weight, dtype=np.float32)
+    if bias is not None:
+        layer.bias.data = np.array(bias, dtype=np.float32).reshape(-1)
+
+
+def _transpose_class(rank: int):
+    base = {1: L.ConvTranspose1d, 2: L.ConvTranspose2d, 3: L.ConvTranspose3d}[rank]
+    fn = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[rank]
+
+    def forward(self, x):
+        spatial = _shape(x)[2:]
+        k = self.weight.shape[2:]
+        full = [(n - 1) * s + (kk - 1) * d + 1 for n, s, kk, d in zip(spatial, self.stride, k, self.dilation)]
+        if self.onnx_output_shape is not None or self.onnx_auto.startswith("SAME"):
+            want = (list(self.onnx_output_shape) if self.onnx_output_shape is not None
+                    else [n * s for n, s in zip(spatial, self.stride)])
+            begin, end = [], []
+            for f, op, w in zip(full, self.onnx_output_padding, want):
+                total = f + op - w
+                small, big = total // 2, total - total // 2
+                upper = self.onnx_auto == "SAME_UPPER"
+                begin.append(small if upper else big)
+                end.append(big if upper else small)
+        else:
+            begin, end = self.onnx_pads
+        op = tuple(self.onnx_output_padding)
+        if list(begin) == list(end) and all(o < max(s, d) for o, s, d in zip(op, self.stride, self.dilation)) \
+                and all(b >= 0 for b in begin):
+            return fn(x, self.weight, self.bias, self.stride, tuple(begin), op, self.groups, self.dilation)
+        y = fn(x, self.weight, None, self.stride, 0, 0, self.groups, self.dilation)
+        y = F.pad(y, _torch_pads([-b for b in begin], [o - e for o, e in zip(op, end)]))
+        if self.bias is not None:
+            y = y + self.bias.reshape((1, -1) + (1,) * rank)
+        return y
+
+    return type(f"OnnxConvTranspose{rank}d", (base,), {"forward": forward, "__module__": __name__,
+                "__doc__": f"An ONNX ConvTranspose as a :class:`convscope.nn.ConvTranspose{rank}d`."})
+
+
+_TRANSPOSE = {n: _transpose_class(n) for n in (1, 2, 3)}
+
+
+def _conv_transpose_layer(node, a, weight, bias):
+    """A ConvTranspose node with a constant weight as an ``nn.ConvTransposeNd``."""
+    rank = weight.ndim - 2
+    if rank not in _TRANSPOSE:
+        _fail(node, f"a {rank}-D transposed convolution is not supported (1-D, 2-D and 3-D are)")
+    kernel, stride, dilation, fixed, auto = _window_attrs(node, a, rank)
+    groups = int(a.get("group", 1))
+    in_c, out_per_group = weight.shape[:2]
+    if groups < 1 or in_c % groups:
+        _fail(node, f"group {groups} does not divide the weight's {in_c} input channels")
+    layer = _TRANSPOSE[rank](in_c, out_per_group * groups, weight.shape[2:], stride=stride, dilation=dilation,
+                             groups=groups, bias=bias is not None)
+    layer.onnx_pads = fixed if fixed is not None else ((0,) * rank, (0,) * rank)
+    layer.onnx_auto = auto
+    layer.onnx_output_padding = tuple(a.get("output_padding", (0,) * rank))
+    layer.onnx_output_shape = tuple(a["output_shape"])[-rank:] if "output_shape" in a else None
+    _set(layer, weight, bias)
+    return layer
+
+
+class OnnxBatchNorm(L.BatchNorm2d):
+    """An ONNX BatchNormalization as a :class:`convscope.nn.BatchNorm2d` (any rank >= 2)."""
+
+    def forward(self, x):
+        if len(_shape(x)) == 4:
+            return super().forward(x)
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+
+
+def _batch_norm_layer(node, a, scale, bias, mean, var):
+    if a.get("training_mode", 0):
+        _fail(node, "training_mode=1 (a graph exported for training) is not supported")
+    layer = OnnxBatchNorm(scale.shape[0], eps=float(a.get("epsilon", 1e-5)), momentum=1 - float(a.get("momentum", 0.9)))
+    layer.weight.data = np.array(scale, np.float32)
+    layer.bias.data = np.array(bias, np.float32)
+    layer.running_mean[...] = mean
+    layer.running_var[...] = var
+    return layer
+
+
+class OnnxLinear(L.Linear):
+    """An ONNX Gemm or MatMul (+ Add) with a constant weight as a :class:`convscope.nn.Linear`."""
+
+
+def _linear_layer(weight_out_in, bias):
+    out_f, in_f = weight_out_in.shape
+    layer = OnnxLinear(in_f, out_f, bias=bias is not None)
+    _set(layer, weight_out_in, bias)
+    return layer
+
+
+# =========================================================================== elementwise
+
+def _int_div(a, b):
+    q = np.abs(a) // np.abs(b)
+    return (q * np.sign(a) * np.sign(b)).astype(np.result_type(a, b))
+
+
+def _binary(fn, int_fn=None):
+    def run(p, args):
+        a, b = args[0], args[1]
+        if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+            a, b = np.asarray(a), np.asarray(b)
+            if int_fn is not None and a.dtype.kind in "iu" and b.dtype.kind in "iu":
+                return int_fn(a, b)
+        return fn(a, b)
+    return run
+
+
+def _pow(p, args):
+    base, exponent = args
+    if not isinstance(base, Tensor):
+        return np.power(np.asarray(base), _data(exponent))
+    if isinstance(exponent, Tensor) or np.size(exponent) != 1:
+        raise NodeError(f"load: Pow node {p['name']!r}: only a constant scalar exponent is supported for a tensor base")
+    return base ** float(np.asarray(exponent).reshape(()))
+
+
+def _unary(tensor_fn, array_fn):
+    def run(p, args):
+        x = args[0]
+        return tensor_fn(x) if isinstance(x, Tensor) else array_fn(np.asarray(x))
+    return run
+
+
+def _no_gradient(op):
+    def refuse(x):
+        raise NodeError(f"load: {op} of a value that depends on the input is not supported (it has no gradient)")
+    return refuse
+
+
+def _float_unary(fn):
+    """An activation: convscope's op for Tensors and float arrays alike."""
+    return lambda p, args: fn(args[0], **p.get("kw", {}))
+
+
+def _prep_clip(node, a, opset, consts):
+    if opset < 11:
+        low, high = a.get("min"), a.get("max")
+    else:
+        low, high = consts.get(1), consts.get(2)
+        for i in (1, 2):
+            if i < len(node.input) and node.input[i] and i not in consts:
+                _fail(node, f"{('min', 'max')[i - 1]} must be a constant")
+        low = None if low is None else float(np.asarray(low).reshape(()))
+        high = None if high is None else float(np.asarray(high).reshape(()))
+    return {"low": low, "high": high}
+
+
+def _clip(p, args):
+    if p["low"] is None and p["high"] is None:
+        return args[0]
+    return F.clamp(args[0], p["low"], p["high"])
+
+
+def _prep_alpha(default):
+    return lambda node, a, opset, consts: {"kw": {"negative_slope": float(a.get("alpha", default))}}
+
+
+def _prep_hardsigmoid(node, a, opset, consts):
+    return {"kw": {"alpha": float(a.get("alpha", 0.2)), "beta": float(a.get("beta", 0.5))}}
+
+
+def _prelu(p, args):
+    x, slope = args
+    return F.relu(x) - slope * F.relu(-x)
+
+
+def _prep_softmax(node, a, opset, consts):
+    return {"axis": int(a.get("axis", 1 if opset < 13 else -1)), "coerce": opset < 13,
+            "fn": F.softmax if node.op_type == "Softmax" else F.log_softmax}
+
+
+def _softmax(p, args):
+    x = args[0]
+    shape = _shape(x)
+    axis = p["axis"] % max(len(shape), 1)
+    if not p["coerce"] or axis == len(shape) - 1:
+        return p["fn"](x, axis)
+    lead = int(np.prod(shape[:axis], dtype=np.int64))           # before opset 13: over all dims from axis
+    return p["fn"](x.reshape((lead, -1)), 1).reshape(shape)
+
+
+# =========================================================================== pools
+
+def _prep_pool(node, a, opset, consts):
+    if "kernel_shape" not in a:
+        _fail(node, "kernel_shape is required")
+    rank = len(a["kernel_shape"])
+    if rank not in (1, 2, 3):
+        _fail(node, f"a {rank}-D pool is not supported")
+    kernel, stride, dilation, fixed, auto = _window_attrs(node, a, rank)
+    if node.op_type == "MaxPool" and int(a.get("storage_order", 0)):
+        _fail(node, "storage_order=1 is not supported")
+    if len(node.output) > 1 and node.output[1]:
+        _fail(node, "the Indices output is not supported")
+    return {"kernel": kernel, "stride": stride, "dilation": dilation, "fixed": fixed, "auto": auto, "rank": rank,
+            "ceil": bool(a.get("ceil_mode", 0)), "include": bool(a.get("count_include_pad", 0)),
+            "max": node.op_type == "MaxPool", "name": node.name or node.output[0]}
+
+
+def _pool(p, args):
+    x = args[0]
+    rank, kernel = p["rank"], p["kernel"]
+    if p["fixed"] is None:
+        begin, end = same_pads(_shape(x)[2:], kernel, p["stride"], p["dilation"], p["auto"])
+    else:
+        begin, end = p["fixed"]
+    half = all(b <= k // 2 for b, k in zip(begin, kernel))
+    if p["max"]:
+        fn = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[rank]
+        if begin != end or not half:
+            x, begin = F.pad(x, _torch_pads(begin, end), value=-np.inf), (0,) * rank
+        return fn(x, kernel, p["stride"], tuple(begin), p["dilation"], ceil_mode=p["ceil"])
+    if any(d != 1 for d in p["dilation"]):
+        raise NodeError(f"load: AveragePool node {p['name']!r}: dilations are not supported")
+    fn = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}[rank]
+    if begin != end or not half:
+        if not p["include"] and any(begin + end):
+            raise NodeError(f"load: AveragePool node {p['name']!r}: asymmetric pads {begin}/{end} with "
+                            "count_include_pad=0 are not supported")
+        x, begin = F.pad(x, _torch_pads(begin, end)), (0,) * rank
+    return fn(x, kernel, p["stride"], tuple(begin), ceil_mode=p["ceil"], count_include_pad=p["include"])
+
+
+def _global_average(p, args):
+    x = args[0]
+    rank = len(_shape(x)) - 2
+    if rank in (1, 2, 3):
+        return {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d, 3: F.adaptive_avg_pool3d}[rank](x, 1)
+    return x.mean(dim=tuple(range(2, rank + 2)), keepdim=True)
+
+
+def _global_max(p, args):
+    x = args[0]
+    shape = _shape(x)
+    flat = x.reshape(shape[:2] + (-1,))
+    top = flat.max(dim=2, keepdim=True)[0] if isinstance(flat, Tensor) else flat.max(axis=2, keepdims=True)
+    return top.reshape(shape[:2] + (1,) * (len(shape) - 2))
+
+
+# =========================================================================== shapes and indexing
+
+def _reshape(p, args):
+    x, shape = args[0], _ints(args[1])
+    if not p["allowzero"]:
+        shape = [_shape(x)[i] if n == 0 else n for i, n in enumerate(shape)]
+    return x.reshape(tuple(shape))
+
+
+def _flatten(p, args):
+    x = args[0]
+    shape = _shape(x)
+    axis = p["axis"] % (len(shape) + 1) if p["axis"] < 0 else p["axis"]
+    return x.reshape((int(np.prod(shape[:axis], dtype=np.int64)), -1))
+
+
+def _transpose(p, args):
+    x = args[0]
+    perm = p["perm"] or tuple(reversed(range(len(_shape(x)))))
+    return x.permute(perm) if isinstance(x, Tensor) else np.transpose(x, perm)
+
+
+def _axes(p, args, i):
+    if p.get("axes") is not None:
+        return p["axes"]
+    return _ints(args[i]) if i < len(args) and args[i] is not None else None
+
+
+def _squeeze(p, args):
+    x = args[0]
+    shape = _shape(x)
+    axes = _axes(p, args, 1)
+    axes = {a % len(shape) for a in axes} if axes is not None else {i for i, n in enumerate(shape) if n == 1}
+    return x.reshape(tuple(n for i, n in enumerate(shape) if i not in axes))
+
+
+def _unsqueeze(p, args):
+    x = args[0]
+    shape = list(_shape(x))
+    axes = sorted(a % (len(shape) + len(_axes(p, args, 1))) for a in _axes(p, args, 1))
+    for a in axes:
+        shape.insert(a, 1)
+    return x.reshape(tuple(shape))
+
+
+def _concat(p, args):
+    parts = [a for a in args if a is not None]
+    if any(isinstance(a, Tensor) for a in parts):
+        return autograd.cat([a if isinstance(a, Tensor) else Tensor(np.asarray(a, np.float32)) for a in parts],
+                            dim=p["axis"])
+    return np.concatenate([np.asarray(a) for a in parts], axis=p["axis"])
+
+
+def _slice(p, args):
+    x = args[0]
+    shape = _shape(x)
+    if p.get("starts") is not None:
+        starts, ends, axes, steps = p["starts"], p["ends"], p.get("axes"), None
+    else:
+        starts, ends = _ints(args[1]), _ints(args[2])
+        axes = _ints(args[3]) if len(args) > 3 and args[3] is not None else None
+        steps = _ints(args[4]) if len(args) > 4 and args[4] is not None else None
+    axes = list(range(len(starts))) if axes is None else axes
+    steps = [1] * len(starts) if steps is None else steps
+    index = [slice(None)] * len(shape)
+    for start, end, axis, step in zip(starts, ends, axes, steps):
+        n = shape[axis % len(shape)]
+        if step < 0 and end < -n:
+            end = None                                    # through the first element
+        index[axis % len(shape)] = slice(start, end, step)          # Python clamps as ONNX does
+    return x[tuple(index)]
+
+
+def _gather(p, args):
+    x, idx = args[0], np.asarray(_data(args[1])).astype(np.int64)
+    axis = p["axis"] % len(_shape(x))
+    if isinstance(x, Tensor):
+        return x[(slice(None),) * axis + (idx,)]
+    return np.take(np.asarray(x), idx, axis=axis)
+
+
+def _split(p, args):
+    x = args[0]
+    shape = _shape(x)
+    axis = p["axis"] % len(shape)
+    sizes = p.get("split") or (_ints(args[1]) if len(args) > 1 and args[1] is not None else None)
+    if sizes is None:
+        count = p["outputs"]
+        step = -(-shape[axis] // count)
+        sizes = [min(step, shape[axis] - i * step) for i in range(count)]
+    parts, start = [], 0
+    for n in sizes:
+        parts.append(x[(slice(None),) * axis + (slice(start, start + n),)])
+        start += n
+    return tuple(parts)
+
+
+def _expand(p, args):
+    x, shape = args[0], _ints(args[1])
+    out = np.broadcast_shapes(_shape(x), tuple(shape))
+    if isinstance(x, Tensor):
+        return x + np.zeros(out, dtype=x.dtype)          # the gradient sums back over the broadcast dims
+    return np.broadcast_to(np.asarray(x), out).copy()
+
+
+def _range(p, args):
+    start, limit, delta = (np.asarray(_data(a)).reshape(()) for a in args)
+    if delta == 0:
+        raise NodeError(f"load: Range node {p['name']!r}: delta is 0")
+    return np.arange(start, limit, delta).astype(np.result_type(start, limit, delta))
+
+
+def _shape_op(p, args):
+    return np.array(_shape(args[0])[p["start"]:p["end"]], np.int64)
+
+
+def _cast(p, args):
+    x, to = args[0], p["to"]
+    if isinstance(x, Tensor):
+        return x.astype(to) if to.kind == "f" else x.data.astype(to)
+    return np.asarray(x).astype(to)
+
+
+def _pad(p, args):
+    x = args[0]
+    rank = len(_shape(x))
+    if p.get("pads") is not None:
+        pads, value, axes = p["pads"], p["value"], None
+    else:
+        pads = _ints(args[1])
+        value = float(np.asarray(args[2]).reshape(())) if len(args) > 2 and args[2] is not None else 0.0
+        axes = _ints(args[3]) if len(args) > 3 and args[3] is not None else None
+    axes = list(range(rank)) if axes is None else [a % rank for a in axes]
+    half = len(pads) // 2
+    begin, end = [0] * rank, [0] * rank
+    for a, lo, hi in zip(axes, pads[:half], pads[half:]):
+        begin[a], end[a] = lo, hi
+    first = next((i for i in range(rank) if begin[i] or end[i]), rank)
+    if not isinstance(x, Tensor):
+        return np.pad(np.asarray(x), list(zip(begin, end)), mode={"constant": "constant", "reflect": "reflect",
+                      "replicate": "edge", "circular": "wrap"}[p["mode"]])
+    return F.pad(x, _torch_pads(begin[first:], end[first:]), p["mode"], value if p["mode"] == "constant" else None)
+
+
+def _reduce(kind):
+    def run(p, args):
+        x = args[0]
+        axes = _axes(p, args, 1)
+        if axes is None and p["noop"]:
+            return x
+        rank = len(_shape(x))
+        dims = tuple(range(rank)) if not axes else tuple(sorted(a % rank for a in axes))
+        keep = p["keepdims"]
+        if isinstance(x, Tensor):
+            if kind == "max":
+                return x.max(dim=dims[0], keepdim=keep)[0] if len(dims) == 1 else _reduce_max_many(x, dims, keep)
+            return (x.mean if kind == "mean" else x.sum)(dim=dims, keepdim=keep)
+        return {"mean": np.mean, "sum": np.sum, "max": np.max}[kind](np.asarray(x), axis=dims, keepdims=keep)
+    return run
+
+
+def _reduce_max_many(x, dims, keep):
+    for d in reversed(dims):
+        x = x.max(dim=d, keepdim=True)[0]
+    return x if keep else x.reshape(tuple(n for i, n in enumerate(x.shape) if i not in dims))
+
+
+# =========================================================================== resize
+
+def _prep_resize(node, a, opset, consts):
+    mode = _text(a.get("mode", "nearest"))
+    if node.op_type == "Upsample" or opset < 11:
+        transform, nearest = "asymmetric", "floor"
+        if mode == "linear" and node.op_type == "Upsample":
+            _fail(node, "linear Upsample (asymmetric coordinates) is not supported; Resize with half_pixel is")
+    else:
+        transform = _text(a.get("coordinate_transformation_mode", "half_pixel"))
+        nearest = _text(a.get("nearest_mode", "round_prefer_floor"))
+    if mode == "nearest" and (transform, nearest) != ("asymmetric", "floor"):
+        _fail(node, f"nearest with {transform}/{nearest} is not supported (asymmetric/floor is: PyTorch's nearest)")
+    if mode == "linear" and transform not in ("half_pixel", "pytorch_half_pixel", "align_corners"):
+        _fail(node, f"linear with coordinate_transformation_mode {transform!r} is not supported "
+                    "(half_pixel, pytorch_half_pixel, align_corners are)")
+    if mode not in ("nearest", "linear"):
+        _fail(node, f"mode {mode!r} is not supported (nearest, linear are)")
+    if int(a.get("antialias", 0)) or "axes" in a:
+        _fail(node, "antialias and axes are not supported")
+    scales = a.get("scales")
+    where = (1, None) if node.op_type == "Upsample" or opset < 11 else (2, 3)
+    return {"mode": mode, "transform": transform, "scales": scales, "where": where}
+
+
+def _resize(p, args):
+    x = args[0]
+    shape = _shape(x)
+    i_scales, i_sizes = p["where"]
+    sizes = args[i_sizes] if i_sizes is not None and i_sizes < len(args) else None
+    scales = p["scales"] if p["scales"] is not None else (args[i_scales] if i_scales < len(args) else None)
+    if sizes is not None and np.size(sizes):
+        size = tuple(_ints(sizes)[2:])
+        if tuple(_ints(sizes)[:2]) != shape[:2]:
+            raise NodeError("load: Resize: only the spatial dims may be resized")
+        kw = {"size": size}
+    else:
+        factors = [float(s) for s in np.asarray(_data(scales)).reshape(-1)]
+        if factors[:2] != [1.0, 1.0]:
+            raise NodeError("load: Resize: only the spatial dims may be scaled")
+        kw = {"scale_factor": tuple(factors[2:])}
+    if p["mode"] == "nearest":
+        return F.interpolate(x, mode="nearest", **kw)
+    mode = {1: "linear", 2: "bilinear", 3: "trilinear"}[len(shape) - 2]
+    return F.interpolate(x, mode=mode, align_corners=p["transform"] == "align_corners", **kw)
+
+
+# =========================================================================== the table
+
+def _p_axis(default):
+    return lambda node, a, opset, consts: {"axis": int(a.get("axis", default))}
+
+
+def _p_axes(node, a, opset, consts):
+    return {"axes": list(a["axes"]) if "axes" in a else None}
+
+
+def _p_reduce(node, a, opset, consts):
+    return {"axes": list(a["axes"]) if "axes" in a else None, "keepdims": bool(a.get("keepdims", 1)),
+            "noop": bool(a.get("noop_with_empty_axes", 0))}
+
+
+def _p_slice(node, a, opset, consts):
+    if opset < 10:
+        return {"starts": list(a["starts"]), "ends": list(a["ends"]), "axes": list(a["axes"]) if "axes" in a else None}
+    return {}
+
+
+def _p_pad(node, a, opset, consts):
+    mode = {"constant": "constant", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}.get(
+        _text(a.get("mode", "constant")))
+    if mode is None:
+        _fail(node, f"mode {_text(a.get('mode'))!r} is not supported (constant, reflect, edge, wrap are)")
+    if opset < 11:
+        return {"mode": mode, "pads": list(a.get("pads", a.get("paddings", []))), "value": float(a.get("value", 0.0))}
+    return {"mode": mode}
+
+
+def _p_cast(node, a, opset, consts):
+    from onnx import helper
+    return {"to": np.dtype(helper.tensor_dtype_to_np_dtype(int(a["to"])))}
+
+
+def _p_split(node, a, opset, consts):
+    return {"axis": int(a.get("axis", 0)), "split": list(a["split"]) if "split" in a else None,
+            "outputs": len(node.output)}
+
+
+def _p_name(node, a, opset, consts):
+    return {"name": node.name or node.output[0]}
+
+
+def _none(node, a, opset, consts):
+    return {}
+
+
+_div = _binary(operator.truediv, _int_div)
+
+#: op type -> (prepare(node, attrs, opset, constant inputs) -> params, run(params, args) -> output)
+OPS = {
+    "Add": (_none, _binary(operator.add)), "Sub": (_none, _binary(operator.sub)),
+    "Mul": (_none, _binary(operator.mul)), "Div": (_none, _div), "Pow": (_p_name, _pow),
+    "Neg": (_none, _unary(operator.neg, np.negative)), "Abs": (_none, _unary(lambda t: t.abs(), np.abs)),
+    "Sqrt": (_none, _unary(lambda t: t.sqrt(), np.sqrt)), "Exp": (_none, _unary(lambda t: t.exp(), np.exp)),
+    "Log": (_none, _unary(lambda t: t.log(), np.log)), "Reciprocal": (_none, _unary(lambda t: 1.0 / t, np.reciprocal)),
+    "Floor": (_none, _unary(_no_gradient("Floor"), np.floor)), "Ceil": (_none, _unary(_no_gradient("Ceil"), np.ceil)),
+    "Relu": (_none, _float_unary(F.relu)), "Sigmoid": (_none, _float_unary(F.sigmoid)),
+    "Tanh": (_none, _float_unary(F.tanh)), "LeakyRelu": (_prep_alpha(0.01), _float_unary(F.leaky_relu)),
+    "HardSigmoid": (_prep_hardsigmoid, _float_unary(F.hardsigmoid)), "HardSwish": (_none, _float_unary(F.hardswish)),
+    "Clip": (_prep_clip, _clip), "PRelu": (_none, _prelu),
+    "Softmax": (_prep_softmax, _softmax), "LogSoftmax": (_prep_softmax, _softmax),
+    "MaxPool": (_prep_pool, _pool), "AveragePool": (_prep_pool, _pool),
+    "GlobalAveragePool": (_none, _global_average), "GlobalMaxPool": (_none, _global_max),
+    "Reshape": (lambda n, a, o, c: {"allowzero": bool(a.get("allowzero", 0))}, _reshape),
+    "Flatten": (_p_axis(1), _flatten), "Transpose": (lambda n, a, o, c: {"perm": tuple(a.get("perm", ()))}, _transpose),
+    "Squeeze": (_p_axes, _squeeze), "Unsqueeze": (_p_axes, _unsqueeze), "Concat": (_p_axis(0), _concat),
+    "Slice": (_p_slice, _slice), "Gather": (_p_axis(0), _gather), "Split": (_p_split, _split),
+    "Shape": (lambda n, a, o, c: {"start": int(a.get("start", 0)), "end": a.get("end")}, _shape_op),
+    "Cast": (_p_cast, _cast), "Pad": (_p_pad, _pad), "Expand": (_none, _expand), "Range": (_p_name, _range),
+    "Identity": (_none, lambda p, args: args[0]), "Dropout": (_none, lambda p, args: args[0]),
+    "ReduceMean": (_p_reduce, _reduce("mean")), "ReduceSum": (_p_reduce, _reduce("sum")),
+    "ReduceMax": (_p_reduce, _reduce("max")),
+    "Resize": (_prep_resize, _resize), "Upsample": (_prep_resize, _resize),
+}
