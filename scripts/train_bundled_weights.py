@@ -34,7 +34,7 @@ def run(model: str, dataset: str, epochs: int, augment: bool, data_dir: str, wor
         command.append("--augment")
     subprocess.run(command, check=True)
     accuracy = json.loads((out / "history.json").read_text())["test_accuracy"]
-    state = io.load_state_dict(out / "model.npz")
+    state = convscope.io.weights.load_state_dict(out / "model.safetensors")
     target = OUT / f"{model}-{dataset}.safetensors"
     shown = " ".join(["convscope"] + command[3:]).replace(str(out), f"runs/{model}-{dataset}").replace(data_dir, "DATA")
     convscope.save({k: np.asarray(v) for k, v in state.items()}, target, model=model, model_args={},

@@ -11,6 +11,7 @@ import pytest
 import convscope
 from convscope import data, models
 from convscope.train import evaluate
+from convscope.io.weights import load_state_dict as load_weights
 
 pytest.importorskip("safetensors", reason="the weights extra (safetensors) is not installed")
 
@@ -55,7 +56,7 @@ def run_train(tmp_path, *argv):
 def test_fine_tuning_starts_from_the_weights_and_keeps_frozen_layers(tmp_path):
     done = run_train(tmp_path, "--dataset", "fashion-mnist", "--init-from", "bundled", "--freeze", "0", "--freeze", "3")
     assert done.returncode == 0, done.stderr
-    trained = convscope.io.load_state_dict(tmp_path / "run" / "model.npz")
+    trained = load_weights(tmp_path / "run" / "model.safetensors")
     start = models.get("lenet5", weights="bundled").state_dict()
     for name in ("0.weight", "0.bias", "3.weight", "3.bias"):              # frozen: unchanged
         np.testing.assert_array_equal(trained[name], start[name])
@@ -98,3 +99,21 @@ def test_viz_shows_the_pretrained_filters(tmp_path):
                             "bundled", "-o", str(tmp_path / "x.png")], capture_output=True, text=True, timeout=120)
     assert wrong.returncode == 2 and "--weights bundled expects a model with pretrained weights" in wrong.stderr
     assert "Traceback" not in wrong.stderr and len(wrong.stderr.strip().splitlines()) == 1
+
+
+def test_train_writes_safetensors_that_rebuild_the_model(tmp_path, monkeypatch):
+    """OUT/model.safetensors names the model: convscope.load rebuilds it; without safetensors, model.npz."""
+    from convscope import cli_train
+    from convscope.io import weights
+
+    model = models.get("lenet5")
+    path = cli_train._save_weights(tmp_path, model, {"dataset": "mnist"})
+    assert path.name == "model.safetensors"
+    back = convscope.load(path)
+    assert type(back).__name__ == type(model).__name__
+    assert weights.read_metadata(path)["dataset"] == "mnist"
+
+    def missing():
+        raise ModuleNotFoundError("no safetensors")
+    monkeypatch.setattr(weights, "_safetensors", missing)
+    assert cli_train._save_weights(tmp_path, model, {}).name == "model.npz"

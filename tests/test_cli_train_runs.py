@@ -16,6 +16,7 @@ import pytest
 
 from convscope import io
 from convscope.train import load_checkpoint
+from convscope.io.weights import load_state_dict as load_weights
 
 SMALL = ["--model", "lenet5", "--bundled", "--limit", "256", "--batch-size", "64", "--no-progress", "--seed", "1"]
 
@@ -64,7 +65,7 @@ def test_a_second_run_on_a_live_folder_is_refused_and_the_first_completes(tmp_pa
     assert first.returncode == 0, stderr
     assert not lock.exists()                                # removed on exit
     assert load_checkpoint(out / "checkpoint.npz")["epoch"] == 4
-    assert io.load_state_dict(out / "model.npz")
+    assert load_weights(out / "model.safetensors")
     assert json.loads((out / "history.json").read_text())["epochs"] == 4
 
 
@@ -120,7 +121,8 @@ def test_sigkill_while_the_checkpoint_is_written_loses_nothing_and_the_temp_file
     assert done.returncode == 0, done.stderr
     assert "removed 1 temporary file left by an interrupted run" in done.stderr
     assert not list(out.glob(".*.tmp"))
-    want, got = io.load_state_dict(tmp_path / "reference" / "model.npz"), io.load_state_dict(out / "model.npz")
+    want = load_weights(tmp_path / "reference" / "model.safetensors")
+    got = load_weights(out / "model.safetensors")
     for key in want:
         np.testing.assert_array_equal(got[key], want[key], err_msg=key)
 
@@ -156,7 +158,7 @@ def test_resume_of_a_finished_run_asks_for_more_epochs(finished):
 def test_allow_lr_change_continues_with_the_new_rate(tmp_path, finished):
     out = tmp_path / "run"
     out.mkdir()
-    for name in ("checkpoint.npz", "model.npz", "history.json"):
+    for name in ("checkpoint.npz", "model.safetensors", "history.json"):
         (out / name).write_bytes((finished / name).read_bytes())
     done = train(out, "--epochs", "2", "--resume", "--lr", "0.0005", "--allow-lr-change")
     assert done.returncode == 0, done.stderr
@@ -185,7 +187,7 @@ def test_a_checkpoint_claiming_epoch_999_trains_nothing_and_says_so(tmp_path, fi
     _rewrite_checkpoint(finished / "checkpoint.npz", out / "checkpoint.npz", epoch=999)
     one_line_error(train(out, "--epochs", "1000", "--resume"),
                    "is inconsistent: it records epoch 999 but a history of 1 epochs", "--force to start over")
-    assert not (out / "model.npz").exists()
+    assert not (out / "model.safetensors").exists()
 
 
 def test_a_checkpoint_without_its_run_arguments_is_refused(tmp_path, finished):
@@ -207,12 +209,12 @@ def test_a_corrupt_checkpoint_is_one_line(tmp_path, finished):
 def test_force_removes_the_old_outputs_before_training(tmp_path, finished):
     out = tmp_path / "run"
     out.mkdir()
-    for name in ("checkpoint.npz", "model.npz", "history.json"):
+    for name in ("checkpoint.npz", "model.safetensors", "history.json"):
         (out / name).write_bytes((finished / name).read_bytes())
     # A run that fails at its first epoch must not leave the old run's weights beside nothing.
     done = train(out, "--epochs", "1", "--force", "--lr", "1e30")
     one_line_error(done, "became nan")
-    assert not any((out / name).exists() for name in ("checkpoint.npz", "model.npz", "history.json"))
+    assert not any((out / name).exists() for name in ("checkpoint.npz", "model.safetensors", "history.json"))
 
 
 def test_missing_or_corrupt_data_is_one_line(tmp_path):

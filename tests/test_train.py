@@ -11,6 +11,7 @@ import pytest
 import convscope
 from convscope import data, io, models, nn, optim
 from convscope.train import NonFiniteLossError, evaluate, fit, load_checkpoint
+from convscope.io.weights import load_state_dict as load_weights
 
 NORM = data.Normalize(0.1307, 0.3081)
 
@@ -90,10 +91,11 @@ def test_sigkill_mid_epoch_then_resume_loses_only_that_epoch(tmp_path):
     assert proc.returncode == -signal.SIGKILL
     state = load_checkpoint(checkpoint)                    # never half-written: it loads
     assert state["epoch"] in (1, 2)                        # a whole epoch; only the one in progress is lost
-    assert not (victim / "model.npz").exists()
+    assert not (victim / "model.safetensors").exists()
     done = subprocess.run(_train_cmd(victim, "--resume"), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    want, got = io.load_state_dict(reference / "model.npz"), io.load_state_dict(victim / "model.npz")
+    want = load_weights(reference / "model.safetensors")
+    got = load_weights(victim / "model.safetensors")
     for key in want:
         np.testing.assert_array_equal(got[key], want[key], err_msg=key)
 

@@ -5,7 +5,9 @@ folder (a folder, writable, not in use by another run), the checkpoint when resu
 from the same run) and the data. Each mistake is one line on stderr and exit status 2.
 
 The output folder ``OUT`` holds ``checkpoint.npz`` (rewritten atomically after every epoch),
-``model.npz`` and ``history.json`` (written at the end). While a run works there it holds
+``model.safetensors`` (the weights, with the model's name and arguments, the dataset and the test
+accuracy in its metadata: ``convscope.load`` rebuilds the model from it; ``model.npz`` instead when
+the ``weights`` extra is missing) and ``history.json`` (written at the end). While a run works there it holds
 ``OUT/.convscope.lock`` (see :class:`convscope._files.RunLock`): a second run on the same folder,
 ``--force`` included, is refused while the first is alive, and the lock of a killed run is
 recognised as stale and taken over. Temporary files a killed run left behind are removed when
@@ -33,7 +35,7 @@ from .cli import UserError
 DATASETS = ("mnist", "fashion-mnist")
 # Per-dataset normalisation (mean, std of the training pixels in [0, 1]).
 _NORMALIZE = {"mnist": (0.1307, 0.3081), "fashion-mnist": (0.2860, 0.3530)}
-_OUTPUTS = ("checkpoint.npz", "model.npz", "history.json")
+_OUTPUTS = ("checkpoint.npz", "model.safetensors", "model.npz", "history.json")
 # The run arguments a resume must match, with how to name each on the command line.
 _CHECKED = {"model": "--model", "dataset": "--dataset", "source": "the data source", "optimizer": "--optimizer",
             "lr": "--lr", "momentum": "--momentum", "weight_decay": "--weight-decay", "cosine": "--cosine",
@@ -283,7 +285,8 @@ def _train(args, out: Path, lock) -> int:
         print(f"convscope train: interrupted{kept}", file=sys.stderr)
         return 130
     final = evaluate(model, test_loader)
-    io.save_state_dict(out / "model.npz", model.state_dict())
+    weights = _save_weights(out, model, {"dataset": args.dataset, "epochs": str(args.epochs),
+                                         "test_accuracy": f"{final['accuracy']:.6f}"})
     summary = {"model": args.model, "dataset": args.dataset, "data": where, "epochs": args.epochs,
                "run": record, "test_accuracy": final["accuracy"], "history": history.epochs,
                "seconds_per_epoch": float(np.mean(history.column("seconds"))),
@@ -291,8 +294,23 @@ def _train(args, out: Path, lock) -> int:
     atomic_write(out / "history.json", lambda f: f.write(json.dumps(summary, indent=2).encode()))
     print(f"test accuracy {final['accuracy']:.2%} after {epochs}; "
           f"{summary['seconds_per_epoch']:.1f} s/epoch, {summary['images_per_second']:,.0f} images/s; "
-          f"weights in {out / 'model.npz'}")
+          f"weights in {weights}")
     return 0
+
+
+def _save_weights(out: Path, model, metadata: dict) -> Path:
+    """OUT/model.safetensors (atomic; the model's zoo name and arguments in its metadata), or
+    OUT/model.npz when the safetensors package (the ``weights`` extra) is missing."""
+    from . import io
+    from .io import weights
+
+    try:
+        weights._safetensors()
+    except ModuleNotFoundError:
+        print("convscope train: the safetensors package is missing (pip install 'convscope[weights]'); "
+              "writing the weights as model.npz", file=sys.stderr)
+        return io.save_state_dict(out / "model.npz", model.state_dict())
+    return weights.save(model, out / "model.safetensors", metadata=metadata)
 
 
 def _initial_model(args, models):
@@ -344,7 +362,7 @@ def add_parser(sub) -> None:
     """
     train = sub.add_parser(
         "train", help="train a model from the zoo on MNIST or Fashion-MNIST",
-        description="Train a zoo model, writing OUT/checkpoint.npz after every epoch and OUT/model.npz and "
+        description="Train a zoo model, writing OUT/checkpoint.npz after every epoch and OUT/model.safetensors and "
                     "OUT/history.json at the end. One run at a time owns OUT (OUT/.convscope.lock); --resume "
                     "continues the checkpoint's run and refuses changed arguments (see below).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -361,7 +379,7 @@ def add_parser(sub) -> None:
     train.add_argument("--epochs", type=int, default=5)
     train.add_argument("--data-dir", help="folder with the IDX files (default: $CONVSCOPE_DATA, else the bundled subset)")
     train.add_argument("--bundled", action="store_true", help="use the small subset shipped with convscope")
-    train.add_argument("--out", required=True, help="folder for checkpoint.npz, model.npz and history.json")
+    train.add_argument("--out", required=True, help="folder for checkpoint.npz, model.safetensors and history.json")
     train.add_argument("--batch-size", type=int, default=64)
     train.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam")
     train.add_argument("--lr", type=float, default=1e-3)

@@ -317,7 +317,7 @@ def add_parser(sub) -> None:
     viz = sub.add_parser("viz", help="pictures: filters, feature maps, maximization, saliency, animations, "
                                      "receptive fields (PNG/SVG/GIF)",
                          description="Pictures of filters and what a network computes. Models come from the zoo "
-                                     "(random weights) or with --weights from `convscope train`'s model.npz.")
+                                     "(random weights) or with --weights from `convscope train`'s model.safetensors.")
     inner = viz.add_subparsers(dest="viz_command", metavar="WHAT", required=True)
 
     def command(name: str, help: str, epilog: str, image: bool = False, model: bool = True,
@@ -329,7 +329,7 @@ def add_parser(sub) -> None:
                                 "pattern:NAME or sample:NAME; resized to the model's input")
         if model:
             p.add_argument("--model", default="lenet5", help="a zoo model (default lenet5) or an ONNX file (.onnx)")
-            p.add_argument("--weights", help="model.npz or checkpoint.npz from convscope train, a weights file "
+            p.add_argument("--weights", help="model.safetensors, model.npz or checkpoint.npz from convscope train, a weights file "
                                              "(.safetensors, .pt), or 'bundled' for the pretrained ones")
         p.add_argument("-o", "--output", required=True, metavar="OUT", help=f"output file ({suffix})")
         p.add_argument("--force", action="store_true", help="replace OUT if it exists")
@@ -337,27 +337,27 @@ def add_parser(sub) -> None:
         return p
 
     p = command("filters", "a conv layer's filters on one colour scale",
-                "examples:\n  convscope viz filters --weights runs/lenet5/model.npz -o filters.png\n"
+                "examples:\n  convscope viz filters --weights runs/lenet5/model.safetensors -o filters.png\n"
                 "  convscope viz filters --model alexnet --layer features.0 -o alexnet.png\n"
-                "  convscope viz filters --weights runs/lenet5/model.npz --nearest -o learned-vs-designed.png")
+                "  convscope viz filters --weights runs/lenet5/model.safetensors --nearest -o learned-vs-designed.png")
     p.add_argument("--layer", help="module name as model.named_modules() gives it (default: the first conv)")
     p.add_argument("--nearest", action="store_true", help="each filter beside its nearest classic kernel")
 
     p = command("features", "feature maps of an image through the layers",
-                "example:\n  convscope viz features digit:7 --weights runs/lenet5/model.npz --layers 0,3 -o maps.png",
+                "example:\n  convscope viz features digit:7 --weights runs/lenet5/model.safetensors --layers 0,3 -o maps.png",
                 image=True)
     p.add_argument("--layers", help="comma-separated layer names (default: every conv and its activation)")
 
     p = command("maximize", "activation maximization: the input a channel responds to most",
-                "example:\n  convscope viz maximize --weights runs/lenet5/model.npz --layer 3 --channels 0,1,2,3 "
+                "example:\n  convscope viz maximize --weights runs/lenet5/model.safetensors --layer 3 --channels 0,1,2,3 "
                 "-o max.png")
     p.add_argument("--layer", required=True, help="module name, e.g. 0 or 3 for lenet5's convs")
     p.add_argument("--channels", type=_channels_arg, default=[0, 1, 2, 3], help="e.g. 0,1,2 (default 0,1,2,3)")
     p.add_argument("--steps", type=int, default=128, help="gradient-ascent steps (default 128)")
 
     p = command("saliency", "saliency (input gradient) or Grad-CAM of a prediction",
-                "examples:\n  convscope viz saliency digit:3 --weights runs/lenet5/model.npz -o saliency.png\n"
-                "  convscope viz saliency digit:3 --weights runs/lenet5/model.npz --grad-cam 3 -o cam.png",
+                "examples:\n  convscope viz saliency digit:3 --weights runs/lenet5/model.safetensors -o saliency.png\n"
+                "  convscope viz saliency digit:3 --weights runs/lenet5/model.safetensors --grad-cam 3 -o cam.png",
                 image=True)
     p.add_argument("--target", type=int, default=None, help="class index (default: the predicted class)")
     p.add_argument("--grad-cam", nargs="?", const="", default=None, metavar="LAYER",
