@@ -214,3 +214,28 @@ def test_pytorch_files_that_are_not_state_dicts_are_refused(tmp_path):
     path.write_bytes(path.read_bytes()[:40])
     with pytest.raises(ValueError, match=r"is not a PyTorch weights file"):
         weights.load_torch(path)
+
+
+@pytest.mark.parametrize("name", QUICK)
+def test_a_zoo_model_round_trips_through_pytorch_state_dict_files(name, tmp_path):
+    """convscope state -> torch tensors -> .pt (torch.save) and .safetensors (safetensors.torch) ->
+    load_torch -> a fresh zoo model: the same outputs. (The torchvision-sized models are checked
+    against torchvision itself, state dict in and outputs out, in tests/models.)"""
+    torch = pytest.importorskip("torch")
+    save_torch = pytest.importorskip("safetensors.torch", reason="safetensors' torch support is missing").save_file
+    convscope.manual_seed(2)
+    source = models.get(name).eval()
+    shape = (1, 28, 28) if name in ("lenet5", "simple_cnn", "small_vgg") else (3, 64, 64)
+    x = np.random.default_rng(0).standard_normal((2,) + shape).astype(np.float32)
+    with convscope.no_grad():
+        want = source(x).data
+    state = {k: torch.from_numpy(np.array(v)) for k, v in source.state_dict().items()}
+    torch.save(state, str(tmp_path / "w.pt"))
+    save_torch(state, str(tmp_path / "w.safetensors"))
+    for file in ("w.pt", "w.safetensors"):
+        convscope.manual_seed(3)
+        net = models.get(name)
+        net.load_state_dict(weights.load_torch(tmp_path / file))
+        with convscope.no_grad():
+            got = net.eval()(x).data
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * np.abs(want).max(), err_msg=file)
