@@ -293,7 +293,7 @@ def feature_maps(model, image, layers=None, *, max_channels: int = 16, title: st
     if layers is None:
         names = default_layers(model)
         if len(names) > _DEFAULT_LIMIT:
-            note = f" (the first {_DEFAULT_LIMIT} of {len(names)} conv and activation layers; pass layers= for others)"
+            note = f"\n(the first {_DEFAULT_LIMIT} of {len(names)} conv and activation layers; pass layers= for others)"
             names = names[:_DEFAULT_LIMIT]
         selected = _select(model, names or None, fn)
     else:
