@@ -182,16 +182,21 @@ class ONNXModel(Module):
             env[name] = x
         for kind, module, ins, outs in self._steps:
             args = [env[n] if n else None for n in ins]
-            out = module(*args) if module is not None else kind(args)
-            if len(outs) == 1:
-                env[outs[0]] = out
-            else:
-                env.update(zip(outs, out))
+            _assign(env, outs, module(*args) if module is not None else kind(args))
         results = [env[n] for n in self.onnx_outputs]
         return results[0] if len(results) == 1 else tuple(results)
 
     def extra_repr(self) -> str:
         return f"opset={self.opset}, inputs={self.onnx_inputs}, outputs={self.onnx_outputs}"
+
+
+def _assign(env: dict, outs: list, out) -> None:
+    """Store a node's result: a tuple over its outputs (an omitted optional output is named ""),
+    anything else as its first output."""
+    if isinstance(out, tuple):
+        env.update((name, value) for name, value in zip(outs, out) if name)
+    else:
+        env[outs[0]] = out
 
 
 def _unique(name: str, taken: set) -> str:
@@ -279,7 +284,7 @@ def load(source) -> ONNXModel:
         run = _runner(node, attrs, opset, consts)
         if not dynamic:                                          # constant folding
             out = run([static.get(n) if n else None for n in ins])
-            static.update(zip(node.output, out if len(node.output) > 1 else (out,)))
+            _assign(static, list(node.output), out)
             continue
         if node.op_type == "Shape" or all(n in meta for n in dynamic):
             meta.update(node.output)

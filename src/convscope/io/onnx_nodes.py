@@ -182,6 +182,10 @@ def _transpose_class(rank: int):
             begin, end = [], []
             for f, op, w in zip(full, self.onnx_output_padding, want):
                 total = f + op - w
+                if total < 0:                # an output past the last window: zeros at its end, as onnxruntime
+                    begin.append(0)
+                    end.append(total)
+                    continue
                 small, big = total // 2, total - total // 2
                 upper = self.onnx_auto == "SAME_UPPER"
                 begin.append(small if upper else big)
@@ -277,7 +281,8 @@ def _binary(fn, int_fn=None):
 def _pow(p, args):
     base, exponent = args
     if not isinstance(base, Tensor):
-        return np.power(np.asarray(base), _data(exponent))
+        base = np.asarray(base)
+        return np.power(base, _data(exponent)).astype(base.dtype, copy=False)        # the base's type (ONNX)
     if isinstance(exponent, Tensor) or np.size(exponent) != 1:
         raise NodeError(f"load: Pow node {p['name']!r}: only a constant scalar exponent is supported for a tensor base")
     return base ** float(np.asarray(exponent).reshape(()))
@@ -309,6 +314,8 @@ def _prep_clip(node, a, opset, consts):
         for i in (1, 2):
             if i < len(node.input) and node.input[i] and i not in consts:
                 _fail(node, f"{('min', 'max')[i - 1]} must be a constant")
+        if any(np.asarray(b).dtype.kind in "iu" for b in (low, high) if b is not None):
+            return {"low": low, "high": high, "ints": True}           # integer Clip: shape values, kept exact
         low = None if low is None else float(np.asarray(low).reshape(()))
         high = None if high is None else float(np.asarray(high).reshape(()))
     return {"low": low, "high": high}
@@ -317,6 +324,8 @@ def _prep_clip(node, a, opset, consts):
 def _clip(p, args):
     if p["low"] is None and p["high"] is None:
         return args[0]
+    if p.get("ints"):
+        return np.clip(_data(args[0]), p["low"], p["high"])
     return F.clamp(args[0], p["low"], p["high"])
 
 
@@ -361,6 +370,8 @@ def _prep_pool(node, a, opset, consts):
         _fail(node, "storage_order=1 is not supported")
     if len(node.output) > 1 and node.output[1]:
         _fail(node, "the Indices output is not supported")
+    if node.op_type == "AveragePool" and any(d != 1 for d in dilation):
+        _fail(node, "dilations are not supported")
     return {"kernel": kernel, "stride": stride, "dilation": dilation, "fixed": fixed, "auto": auto, "rank": rank,
             "ceil": bool(a.get("ceil_mode", 0)), "include": bool(a.get("count_include_pad", 0)),
             "max": node.op_type == "MaxPool", "name": node.name or node.output[0]}
@@ -376,18 +387,33 @@ def _pool(p, args):
     half = all(b <= k // 2 for b, k in zip(begin, kernel))
     if p["max"]:
         fn = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[rank]
-        if begin != end or not half:
-            x, begin = F.pad(x, _torch_pads(begin, end), value=-np.inf), (0,) * rank
-        return fn(x, kernel, p["stride"], tuple(begin), p["dilation"], ceil_mode=p["ceil"])
-    if any(d != 1 for d in p["dilation"]):
-        raise NodeError(f"load: AveragePool node {p['name']!r}: dilations are not supported")
+        if begin == end and half:
+            return fn(x, kernel, p["stride"], tuple(begin), p["dilation"], ceil_mode=p["ceil"])
+        y = fn(F.pad(x, _torch_pads(begin, end), value=-np.inf), kernel, p["stride"], 0, p["dilation"],
+               ceil_mode=p["ceil"])
+        return _ceil_crop(p, y, _shape(x), begin)
     fn = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}[rank]
-    if begin != end or not half:
-        if not p["include"] and any(begin + end):
-            raise NodeError(f"load: AveragePool node {p['name']!r}: asymmetric pads {begin}/{end} with "
-                            "count_include_pad=0 are not supported")
-        x, begin = F.pad(x, _torch_pads(begin, end)), (0,) * rank
-    return fn(x, kernel, p["stride"], tuple(begin), ceil_mode=p["ceil"], count_include_pad=p["include"])
+    if begin == end and half:
+        return fn(x, kernel, p["stride"], tuple(begin), ceil_mode=p["ceil"], count_include_pad=p["include"])
+    pads = _torch_pads(begin, end)
+    mean = fn(F.pad(x, pads), kernel, p["stride"], 0, ceil_mode=p["ceil"], count_include_pad=True)
+    if not p["include"] and any(begin + end):
+        # count_include_pad=0: the mean over the input's own pixels, i.e. divided by their share of each window
+        ones = F.pad(np.ones((1, 1) + _shape(x)[2:], dtype=_data(mean).dtype), pads)
+        share = fn(ones, kernel, p["stride"], 0, ceil_mode=p["ceil"], count_include_pad=True)
+        mean = mean / np.where(share > 0, share, 1)        # 0: a ceil_mode window past the input, cropped next
+    return _ceil_crop(p, mean, _shape(x), begin)
+
+
+def _ceil_crop(p, y, x_shape, begin):
+    """A pool of the explicitly padded input, less (ceil_mode) the windows that would start in the end
+    padding, which ONNX (and PyTorch) drop: the padded input no longer tells padding from input."""
+    if not p["ceil"]:
+        return y
+    keep = [min(m, -(-(n + b) // s)) for m, n, b, s in zip(_shape(y)[2:], x_shape[2:], begin, p["stride"])]
+    if tuple(keep) == _shape(y)[2:]:
+        return y
+    return y[(slice(None), slice(None)) + tuple(slice(0, k) for k in keep)]
 
 
 def _global_average(p, args):
@@ -418,7 +444,7 @@ def _reshape(p, args):
 def _flatten(p, args):
     x = args[0]
     shape = _shape(x)
-    axis = p["axis"] % (len(shape) + 1) if p["axis"] < 0 else p["axis"]
+    axis = p["axis"] + len(shape) if p["axis"] < 0 else p["axis"]          # -1: before the last dim
     return x.reshape((int(np.prod(shape[:axis], dtype=np.int64)), -1))
 
 
@@ -544,9 +570,6 @@ def _pad(p, args):
     for a, lo, hi in zip(axes, pads[:half], pads[half:]):
         begin[a], end[a] = lo, hi
     first = next((i for i in range(rank) if begin[i] or end[i]), rank)
-    if not isinstance(x, Tensor):
-        return np.pad(np.asarray(x), list(zip(begin, end)), mode={"constant": "constant", "reflect": "reflect",
-                      "replicate": "edge", "circular": "wrap"}[p["mode"]])
     return F.pad(x, _torch_pads(begin[first:], end[first:]), p["mode"], value if p["mode"] == "constant" else None)
 
 
@@ -616,6 +639,13 @@ def _resize(p, args):
         kw = {"scale_factor": tuple(factors[2:])}
     if p["mode"] == "nearest":
         return F.interpolate(x, mode="nearest", **kw)
+    if p["transform"] == "pytorch_half_pixel":              # an output of length 1 is input index 0, not the centre
+        outs = kw.get("size") or tuple(math.floor(n * f) for n, f in zip(shape[2:], kw["scale_factor"]))
+        for d, n in enumerate(outs):
+            if n == 1 and shape[2 + d] > 1:
+                x = x[(slice(None),) * (2 + d) + (slice(0, 1),)]
+                if "scale_factor" in kw:
+                    kw["scale_factor"] = kw["scale_factor"][:d] + (1.0,) + kw["scale_factor"][d + 1:]
     mode = {1: "linear", 2: "bilinear", 3: "trilinear"}[len(shape) - 2]
     return F.interpolate(x, mode=mode, align_corners=p["transform"] == "align_corners", **kw)
 
@@ -661,6 +691,17 @@ def _p_split(node, a, opset, consts):
             "outputs": len(node.output)}
 
 
+def _p_dropout(node, a, opset, consts):
+    return {"outputs": len(node.output), "mask": len(node.output) > 1 and bool(node.output[1])}
+
+
+def _dropout(p, args):
+    """Inference: the input unchanged, and (as the second output, when there is one) an all-true mask."""
+    if p["outputs"] == 1:
+        return args[0]
+    return args[0], np.ones(_shape(args[0]), dtype=bool) if p["mask"] else None
+
+
 def _p_name(node, a, opset, consts):
     return {"name": node.name or node.output[0]}
 
@@ -692,7 +733,7 @@ OPS = {
     "Slice": (_p_slice, _slice), "Gather": (_p_axis(0), _gather), "Split": (_p_split, _split),
     "Shape": (lambda n, a, o, c: {"start": int(a.get("start", 0)), "end": a.get("end")}, _shape_op),
     "Cast": (_p_cast, _cast), "Pad": (_p_pad, _pad), "Expand": (_none, _expand), "Range": (_p_name, _range),
-    "Identity": (_none, lambda p, args: args[0]), "Dropout": (_none, lambda p, args: args[0]),
+    "Identity": (_none, lambda p, args: args[0]), "Dropout": (_p_dropout, _dropout),
     "ReduceMean": (_p_reduce, _reduce("mean")), "ReduceSum": (_p_reduce, _reduce("sum")),
     "ReduceMax": (_p_reduce, _reduce("max")),
     "Resize": (_prep_resize, _resize), "Upsample": (_prep_resize, _resize),
