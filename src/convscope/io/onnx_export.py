@@ -31,7 +31,6 @@ Examples
 from __future__ import annotations
 
 import importlib
-import operator
 from pathlib import Path
 
 import numpy as np

@@ -32,6 +32,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..nn.module import Module
+from . import onnx_layers as LY
 from . import onnx_nodes as N
 
 __all__ = ["load", "IMPORTED", "ONNXModel", "OPSETS"]
@@ -110,7 +111,7 @@ def _constant_value(onnx, node, attrs):
             if key == "value":
                 return onnx.numpy_helper.to_array(value)
             return np.array(value, np.float32 if "float" in key else np.int64)
-    raise N.NodeError(f"load: Constant node {node.name or node.output[0]!r}: only value, value_float(s) and "
+    raise LY.NodeError(f"load: Constant node {node.name or node.output[0]!r}: only value, value_float(s) and "
                       "value_int(s) are supported")
 
 
@@ -316,11 +317,11 @@ def _runner(node, attrs, opset, consts):
     """run(args) for a non-layer node, its attributes checked now."""
     if node.op_type == "ConstantOfShape":
         value = _onnx().numpy_helper.to_array(attrs["value"]).reshape(-1) if "value" in attrs else np.zeros(1, np.float32)
-        return lambda args: np.full(N._ints(args[0]), value[0], dtype=value.dtype)
+        return lambda args: np.full(LY._ints(args[0]), value[0], dtype=value.dtype)
     if node.op_type in ("Gemm", "MatMul"):
         return _product(node, attrs)
     if node.op_type in _LAYERS:
-        raise N.NodeError(f"load: {node.op_type} node {node.name or node.output[0]!r}: its weights must be constants "
+        raise LY.NodeError(f"load: {node.op_type} node {node.name or node.output[0]!r}: its weights must be constants "
                           "(initializers), not computed from the input")
     prepare, run = N.OPS[node.op_type]
     params = prepare(node, attrs, opset, consts)
@@ -352,15 +353,15 @@ def _layer(node, attrs, ins, consts, static, consumers, graph_outputs, fused, la
     op, outs = node.op_type, list(node.output)
     if op in ("Conv", "ConvTranspose"):
         if 1 not in consts or len(ins) < 2 or (len(ins) > 2 and ins[2] and 2 not in consts):
-            raise N.NodeError(f"load: {op} node {label!r}: its weight and bias must be constants (initializers)")
-        make = N._conv_layer if op == "Conv" else N._conv_transpose_layer
+            raise LY.NodeError(f"load: {op} node {label!r}: its weight and bias must be constants (initializers)")
+        make = LY._conv_layer if op == "Conv" else LY._conv_transpose_layer
         return make(node, attrs, consts[1], consts.get(2)), ins[:1], outs[:1]
     if op == "BatchNormalization":
         if not all(i in consts for i in (1, 2, 3, 4)):
-            raise N.NodeError(f"load: BatchNormalization node {label!r}: scale, bias, mean and var must be constants")
+            raise LY.NodeError(f"load: BatchNormalization node {label!r}: scale, bias, mean and var must be constants")
         if any(outs[1:]):
-            N._fail(node, "the training outputs (running mean and var) are not supported")
-        return N._batch_norm_layer(node, attrs, *(consts[i] for i in (1, 2, 3, 4))), ins[:1], outs[:1]
+            LY._fail(node, "the training outputs (running mean and var) are not supported")
+        return LY._batch_norm_layer(node, attrs, *(consts[i] for i in (1, 2, 3, 4))), ins[:1], outs[:1]
     weight = consts.get(1)
     if weight is None or weight.ndim != 2 or weight.dtype.kind != "f" or 0 in consts:
         return None, ins, outs
@@ -371,7 +372,7 @@ def _layer(node, attrs, ins, consts, static, consumers, graph_outputs, fused, la
         w = weight if attrs.get("transB", 0) else weight.T
         if len(ins) > 2 and ins[2] and (bias is None or bias.size != w.shape[0]):
             return None, ins, outs
-        return N._linear_layer(w, None if bias is None else bias.reshape(-1)), ins[:1], outs
+        return LY._linear_layer(w, None if bias is None else bias.reshape(-1)), ins[:1], outs
     after = consumers.get(outs[0], [])                           # MatMul: fold a bias Add after it
     bias = None
     if len(after) == 1 and after[0].op_type == "Add" and outs[0] not in graph_outputs:
@@ -381,4 +382,4 @@ def _layer(node, attrs, ins, consts, static, consumers, graph_outputs, fused, la
             bias = static[other[0]].reshape(-1)
             fused.add(id(after[0]))
             outs = list(after[0].output)
-    return N._linear_layer(weight.T, bias), ins[:1], outs
+    return LY._linear_layer(weight.T, bias), ins[:1], outs
