@@ -17,7 +17,7 @@ non-negative magnitudes on a sequential map, images in grey.
 """
 
 from ._common import IMAGE_CMAP, MAGNITUDE_CMAP, SIGNED_CMAP, save
-from .animate import CASE_TITLES, DUMOULIN_CASES, animate_convolution
+from .animate import CASE_TITLES, DUMOULIN_CASES, animate_convolution, convolution_plan
 from .arrays import show_images, show_matrices
 from .attribution import grad_cam, grad_cam_map, saliency, saliency_map
 from .features import capture, feature_maps
@@ -32,7 +32,7 @@ __all__ = [
     "filter_grid", "match_classic", "nearest_classic", "ClassicMatch",
     "capture", "feature_maps", "activation_maximization", "maximize_grid", "Maximization",
     "saliency", "saliency_map", "grad_cam", "grad_cam_map",
-    "receptive_field_overlay", "receptive_window", "animate_convolution", "DUMOULIN_CASES", "CASE_TITLES",
+    "receptive_field_overlay", "receptive_window", "animate_convolution", "convolution_plan", "DUMOULIN_CASES", "CASE_TITLES",
     "training_curves", "confusion_counts", "confusion_matrix", "FilterEvolution", "filter_evolution",
     "StepRecorder", "show_matrices", "show_images",
 ]

@@ -32,7 +32,7 @@ from .. import _validation as V
 from ..analysis.arithmetic import OutputSize, conv_output_size, conv_transpose_output_size
 from ._common import IMAGE_SUFFIXES, animation, check_output_path, require_pillow, save
 
-__all__ = ["animate_convolution", "DUMOULIN_CASES", "CASE_TITLES", "COLOURS",
+__all__ = ["animate_convolution", "convolution_plan", "DUMOULIN_CASES", "CASE_TITLES", "COLOURS",
            "MAX_INPUT_SIZE", "MAX_GRID_SIZE", "MAX_OUTPUT_CELLS"]
 
 MAX_INPUT_SIZE = 32
@@ -258,6 +258,29 @@ def _construction(axis: _Axis, stride: int, padding: int, output_padding: int, e
     if output_padding:
         pad += f", and output_padding = {output_padding} more on the {end}"
     return inserted, pad
+
+
+def convolution_plan(input_size, kernel_size, stride=1, padding=0, dilation=1, transposed: bool = False,
+                     output_padding=0):
+    """What :func:`animate_convolution` draws, as data: the grid, each step's window and caption.
+
+    Takes the arguments of :func:`animate_convolution` (ints or (rows, cols) pairs) and checks them
+    the same way. The plan's ``rows`` / ``cols`` axes hold ``source`` (for each drawn grid cell the
+    input index, or None for padding and inserted zeros), ``padding_at`` and ``out`` (the
+    :class:`convscope.analysis.arithmetic.OutputSize`, whose ``explain()`` fills in the formula);
+    ``output_shape``, ``n_frames``, ``cell(frame)``, ``window(frame)`` (the drawn rows and
+    columns under the kernel) and ``caption(frame)`` describe each step. The explorer's
+    playground draws from it, so page and animation agree.
+
+    Examples
+    --------
+    >>> plan = convolution_plan(5, 3, stride=2, padding=1)
+    >>> plan.output_shape, plan.n_frames, plan.rows.out.explain()
+    ((3, 3), 9, 'out = floor((5 + 2*1 - 1*(3-1) - 1) / 2) + 1 = 3')
+    >>> plan.window(1)                  # step 2: the window's drawn rows and columns
+    ([0, 1, 2], [2, 3, 4])
+    """
+    return _plan("convolution_plan", input_size, kernel_size, stride, padding, dilation, transposed, output_padding)
 
 
 def _plan(fn: str, input_size, kernel_size, stride, padding, dilation, transposed, output_padding) -> _Plan:
