@@ -22,7 +22,7 @@ OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 # Optional dependencies: a module that imports one of these is skipped when it is not installed.
 OPTIONAL = {"matplotlib", "PIL", "tqdm", "skimage", "scipy", "torch", "onnx", "onnxruntime", "dask",
-            "cupy", "playwright"}
+            "cupy", "playwright", "fastapi", "uvicorn", "starlette", "python_multipart", "multipart", "httpx"}
 
 
 def _module_names():
@@ -116,4 +116,5 @@ def test_every_public_function_and_class_has_an_example():
 
 
 def _missing_optional_text(line):
-    return any(extra in line for extra in ("matplotlib", "PIL", "skimage", "tqdm", "playwright"))
+    return any(extra in line for extra in ("matplotlib", "PIL", "skimage", "tqdm", "playwright", "fastapi",
+                                           "uvicorn", "starlette", "multipart", "httpx"))

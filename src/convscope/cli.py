@@ -536,9 +536,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="compare with a depthwise conv (groups = CIN) followed by a 1x1 pointwise conv")
     cost.set_defaults(func=_cost)
 
-    from . import cli_viz
+    from . import cli_explore, cli_viz
 
     cli_viz.add_parser(sub)
+    cli_explore.add_parser(sub)
     return parser
 
 
