@@ -62,7 +62,13 @@ def _const(node, args, i, what):
 # =========================================================================== padding
 
 def same_pads(spatial, kernel, stride, dilation, mode: str):
-    """(begin, end) pads per dim for ``auto_pad`` SAME_UPPER / SAME_LOWER: out = ceil(in / stride)."""
+    """(begin, end) pads per dim for ``auto_pad`` SAME_UPPER / SAME_LOWER: out = ceil(in / stride).
+
+    Examples
+    --------
+    >>> same_pads((6,), (4,), (1,), (1,), "SAME_UPPER"), same_pads((6,), (4,), (1,), (1,), "SAME_LOWER")
+    (((1,), (2,)), ((2,), (1,)))
+    """
     begin, end = [], []
     for n, k, s, d in zip(spatial, kernel, stride, dilation):
         total = max(0, (math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n)
@@ -220,7 +226,15 @@ def _conv_transpose_layer(node, a, weight, bias):
 
 
 class OnnxBatchNorm(L.BatchNorm2d):
-    """An ONNX BatchNormalization as a :class:`convscope.nn.BatchNorm2d` (any rank >= 2)."""
+    """An ONNX BatchNormalization as a :class:`convscope.nn.BatchNorm2d` (any rank >= 2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bn = OnnxBatchNorm(2).eval()
+    >>> bn(np.ones((1, 2, 3))).shape                 # a 3-D input, which BatchNorm2d refuses
+    (1, 2, 3)
+    """
 
     def forward(self, x):
         if len(_shape(x)) == 4:
@@ -240,7 +254,13 @@ def _batch_norm_layer(node, a, scale, bias, mean, var):
 
 
 class OnnxLinear(L.Linear):
-    """An ONNX Gemm or MatMul (+ Add) with a constant weight as a :class:`convscope.nn.Linear`."""
+    """An ONNX Gemm or MatMul (+ Add) with a constant weight as a :class:`convscope.nn.Linear`.
+
+    Examples
+    --------
+    >>> issubclass(OnnxLinear, L.Linear)             # summary and viz see a Linear layer
+    True
+    """
 
 
 def _linear_layer(weight_out_in, bias):
