@@ -15,6 +15,7 @@ import socket
 import sys
 
 from .cli import UserError
+from .cli import _stride_arg as _positive_arg      # "expects a positive integer"
 
 #: The packages of the ``web`` extra, each with the module names it may install.
 WEB_EXTRA = {"fastapi": ("fastapi",), "uvicorn": ("uvicorn",), "python-multipart": ("python_multipart", "multipart"),
@@ -48,16 +49,6 @@ def _port_arg(text: str) -> int:
         value = -1
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"expects a port number in 0..65535 (0: any free port), but got {text!r}")
-    return value
-
-
-def _positive_arg(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expects a positive integer, but got {text!r}")
     return value
 
 
