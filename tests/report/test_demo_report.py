@@ -2,13 +2,13 @@
 
 import html.parser
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
 
 from convscope.report import SECTIONS, Page
+from tests._browser import system_chromium
 
 
 class _Collect(html.parser.HTMLParser):
@@ -61,17 +61,11 @@ def test_report_images_are_real_pictures(demo_run):
             assert colours is None or len(colours) > 3, f"{path.name} is nearly blank"
 
 
-def _chromium():
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 def test_report_in_headless_chromium(demo_run, artifacts):
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (make test installs it)")
-    browser_path = _chromium()
+    browser_path = system_chromium()
     if browser_path is None:
         pytest.skip("no system chromium (make test runs scripts/ensure_chromium.sh, which needs apt-get as root)")
     outside = []

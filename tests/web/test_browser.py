@@ -4,28 +4,23 @@ the API's value, the stride playground, the filter views, a drawn digit. Screens
 artifacts folder (test-artifacts/ by default) for people to look at."""
 
 import re
-import shutil
 
 import httpx
 import numpy as np
 import pytest
+
+from tests._browser import system_chromium
 
 from .conftest import png_bytes
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (make test installs it)")
 
 
-def _chromium():
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 @pytest.fixture(scope="module")
 def browser():
-    path = _chromium()
+    path = system_chromium()
     if path is None:
         pytest.skip("no system chromium (make test runs scripts/ensure_chromium.sh, which needs apt-get as root)")
     with sync_api.sync_playwright() as p:

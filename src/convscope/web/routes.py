@@ -419,33 +419,28 @@ def _kernel(body: FilterBody, settings: Settings) -> np.ndarray:
     else:
         if body.params:
             raise HTTPException(422, "params apply to a named kernel, but kernel is a matrix")
-        try:
-            kernel = np.asarray(body.kernel, dtype=np.float64)
-        except ValueError:
-            raise HTTPException(422, "kernel expects rows of equal length, but got ragged lists") from None
-    if kernel.ndim != 2 or kernel.size == 0:
-        raise HTTPException(422, f"kernel expects a non-empty 2-D matrix, but got shape {kernel.shape}")
-    if max(kernel.shape) > settings.max_kernel_side:
-        raise HTTPException(422, f"kernel expects at most {settings.max_kernel_side} taps a side "
-                                 f"(max_kernel_side), but got {kernel.shape[0]}x{kernel.shape[1]}")
-    if not np.all(np.isfinite(kernel)):
-        raise HTTPException(422, "kernel expects finite numbers, but got NaN or infinity")
-    return kernel
+        kernel = body.kernel
+    return _matrix(kernel, "kernel", "a non-empty 2-D matrix", "taps", settings.max_kernel_side, "max_kernel_side")
 
 
 def _image(values, settings: Settings) -> np.ndarray:
+    return _matrix(values, "image", "a non-empty (H, W) grey image", "pixels", settings.preview_side, "preview_side")
+
+
+def _matrix(values, name: str, shape_text: str, unit: str, limit: int, setting: str) -> np.ndarray:
+    """``values`` as a finite float64 2-D array of at most ``limit`` a side, else a 422 naming ``name``."""
     try:
-        image = np.asarray(values, dtype=np.float64)
+        matrix = np.asarray(values, dtype=np.float64)
     except ValueError:
-        raise HTTPException(422, "image expects rows of equal length, but got ragged lists") from None
-    if image.ndim != 2 or image.size == 0:
-        raise HTTPException(422, f"image expects a non-empty (H, W) grey image, but got shape {image.shape}")
-    if max(image.shape) > settings.preview_side:
-        raise HTTPException(422, f"image expects at most {settings.preview_side} pixels a side (preview_side), "
-                                 f"but got {image.shape[0]}x{image.shape[1]}")
-    if not np.all(np.isfinite(image)):
-        raise HTTPException(422, "image expects finite numbers, but got NaN or infinity")
-    return image
+        raise HTTPException(422, f"{name} expects rows of equal length, but got ragged lists") from None
+    if matrix.ndim != 2 or matrix.size == 0:
+        raise HTTPException(422, f"{name} expects {shape_text}, but got shape {matrix.shape}")
+    if max(matrix.shape) > limit:
+        raise HTTPException(422, f"{name} expects at most {limit} {unit} a side ({setting}), "
+                                 f"but got {matrix.shape[0]}x{matrix.shape[1]}")
+    if not np.all(np.isfinite(matrix)):
+        raise HTTPException(422, f"{name} expects finite numbers, but got NaN or infinity")
+    return matrix
 
 
 @router.post("/filter", summary="A kernel applied to an image, and described in words")
